@@ -1,0 +1,5 @@
+"""Allow `python -m beat`."""
+
+from beat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Who is calling: bearer access tokens checked against keys and the session table."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+
+from aiohttp import web
+
+from beat.api.keys import AUTH, SETTINGS
+from beat.errors import NotAuthenticated
+from beat.models import User
+
+ACTOR = "actor"
+SESSION = "session_id"
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send an access token: Authorization: Bearer <token>")
+    return token.strip()
+
+
+async def actor(request: web.Request) -> User:
+    """The signed-in user, checked once per request."""
+    if ACTOR not in request:
+        user, session_id = await request.app[AUTH].authenticate(bearer_token(request))
+        request[ACTOR] = user
+        request[SESSION] = session_id
+    user = request[ACTOR]
+    assert isinstance(user, User)
+    return user
+
+
+async def session_id(request: web.Request) -> uuid.UUID:
+    await actor(request)
+    value = request[SESSION]
+    assert isinstance(value, uuid.UUID)
+    return value
+
+
+def client_address(request: web.Request) -> str:
+    """The caller's address; X-Forwarded-For is believed only from configured proxies."""
+    remote = request.remote or "unknown"
+    proxies = request.app[SETTINGS].trusted_proxies
+    if remote in proxies:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in proxies:
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    break
+    return remote

@@ -1,0 +1,91 @@
+"""Reading hostile input: JSON bodies into strict models, query parameters into values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from beat.api.problems import BadRequest
+from beat.errors import FieldError, Invalid
+
+
+class Body(BaseModel):
+    """Base for request bodies: unknown fields are errors and types are never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_max_length=10_000)
+
+
+B = TypeVar("B", bound=Body)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _pointer(loc: tuple[int | str, ...]) -> str:
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+async def read_json(request: web.Request, model: type[B]) -> B:
+    """The request body as `model`: 415 unless JSON, 400 unless parseable, 422 unless valid."""
+    if request.content_type != "application/json":
+        raise BadRequest(
+            "send the body as application/json", status=415, slug="unsupported-media-type"
+        )
+    raw = await request.read()  # bounded by the app's client_max_size (413 above it)
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise Invalid("the body must be a JSON object", [FieldError("/", "must be an object")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [FieldError(_pointer(e["loc"]), e["msg"]) for e in exc.errors()]
+        raise Invalid("the body has invalid fields", errors) from exc
+
+
+def query_str(request: web.Request, name: str, *, required: bool = True, max_length: int = 200) -> str | None:
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise Invalid.field(name, "give this parameter once")
+    if not values:
+        if required:
+            raise Invalid.field(name, "is required")
+        return None
+    value = values[0]
+    if len(value) > max_length:
+        raise Invalid.field(name, f"must be at most {max_length} characters")
+    return value
+
+
+def query_float(request: web.Request, name: str) -> float:
+    raw = query_str(request, name, max_length=40)
+    assert raw is not None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise Invalid.field(name, "must be a number") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Invalid.field(name, "must be a finite number")
+    return value
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound(text=f"no such {name.replace('_', ' ')}")
+    return int(raw)
+
+
+def reject_unknown_query(request: web.Request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        raise Invalid(
+            "unknown query parameters", [FieldError(name, "is not a parameter of this route") for name in unknown]
+        )

@@ -1,0 +1,71 @@
+"""The composition root: builds the aiohttp application from settings and resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from beat import db
+from beat.accounts import Auth
+from beat.api import area_routes, auth_routes, user_routes
+from beat.api.keys import AUTH, CLOCK, DB, LOCATOR, METRICS, SETTINGS
+from beat.api.observability import HTTP_METRICS, HttpMetrics, healthz, metrics, metrics_middleware
+from beat.api.problems import problems_middleware
+from beat.areas import AreaLocator
+from beat.clock import Clock, utcnow
+from beat.errors import ConfigError
+from beat.settings import Settings
+from beat.tokens import KeyRing, TokenIssuer
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    pending = await db.pending_migrations(settings)
+    if pending:
+        raise ConfigError(
+            f"the database needs {len(pending)} migration(s) ({', '.join(pending)}): run `beat migrate`"
+        )
+    ctx = await db.open_db(settings)
+    app[DB] = ctx
+    try:
+        yield
+    finally:
+        # Close the connections of this context itself: under pytest-aiohttp the cleanup runs
+        # in another task, where Tortoise's context variable would point nowhere.
+        await ctx.close_connections()
+
+
+@web.middleware
+async def _db_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Make this app's Tortoise context current for the request's task."""
+    with request.app[DB]:
+        return await handler(request)
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
+    """Build the service; nothing connects until the app starts."""
+    app = web.Application(
+        middlewares=[metrics_middleware, problems_middleware, _db_context],
+        client_max_size=settings.max_json_body,
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    registry = CollectorRegistry()
+    app[METRICS] = registry
+    app[HTTP_METRICS] = HttpMetrics(registry)
+    keys = KeyRing.load(settings.signing_keys_dir)
+    issuer = TokenIssuer(
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=settings.access_token_ttl
+    )
+    app[AUTH] = Auth(settings, issuer, clock)
+    app[LOCATOR] = AreaLocator()
+    app.cleanup_ctx.append(_database)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    for table in (auth_routes.routes, area_routes.routes, user_routes.routes):
+        app.router.add_routes(table)
+    return app

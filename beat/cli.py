@@ -1,0 +1,271 @@
+"""The `beat` command: serve, demo, migrate, users, areas, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from beat import accounts, areas, db, logs, tokens
+from beat.clock import utcnow
+from beat.errors import BeatError, ConfigError
+from beat.models import Role, User
+from beat.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEMO_FORCE = "city-of-london"
+DEMO_PASSWORD = "beat-demo-password"
+DEMO_ACCOUNTS = (
+    ("officer@demo.beat", Role.OFFICER, "E05009288", "PC Demo Officer (Aldersgate)"),
+    ("comms@demo.beat", Role.COMMS, None, "Demo Comms Officer"),
+    ("admin@demo.beat", Role.FORCE_ADMIN, None, "Demo Force Administrator"),
+    ("resident@demo.beat", Role.RESIDENT, None, "Demo Resident"),
+)
+
+
+class UsageError(BeatError):
+    """The command line asks for something that cannot be done as given."""
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A progress bar on stderr (tqdm), drawn only when stderr is a terminal."""
+    from tqdm import tqdm
+
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="area", disable=None, file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+async def cmd_migrate(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    applied = await db.migrate(settings)
+    if applied:
+        out.write(f"applied {len(applied)} migration(s): {', '.join(applied)}\n")
+    else:
+        out.write("database is up to date\n")
+    return 0
+
+
+async def cmd_users_add(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    if not args.password_stdin:
+        raise UsageError("give the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    role = Role(args.role)
+    force = None if role == Role.RESIDENT else args.force
+    if role == Role.RESIDENT and args.force:
+        raise UsageError("residents have no force: leave out --force")
+    async with db.db_session(settings):
+        user = await accounts.create_user(
+            None,
+            email=args.email,
+            role=role,
+            password=password,
+            force_id=force,
+            team_code=args.team,
+            display_name=args.display_name or "",
+        )
+    out.write(f"created {role.value} {user.email} (id {user.id})\n")
+    return 0
+
+
+async def _area_source(stack: AsyncExitStack, source: str, settings: Settings) -> areas.AreaSource:
+    if source.startswith(("http://", "https://")):
+        import aiohttp
+
+        from beat.policeuk.client import PoliceUkClient
+
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        return PoliceUkClient(session, source)
+    from beat.policeuk.folder import FolderSource
+
+    return FolderSource(Path(source))
+
+
+async def cmd_areas_sync(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async with AsyncExitStack() as stack:
+        source = await _area_source(stack, args.source or settings.policeuk_base_url, settings)
+        async with db.db_session(settings):
+            result = await areas.sync_force(
+                source, args.force_id, now=utcnow(), progress=_progress(f"{args.force_id} areas")
+            )
+    out.write(
+        f"{result.force}: {result.total} neighbourhoods ({result.created} new, "
+        f"{result.updated} updated, {result.retired} retired)\n"
+    )
+    return 0
+
+
+async def cmd_keys_rotate(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    kid = tokens.generate_key(settings.signing_keys_dir)
+    out.write(f"new signing key {kid}; restart or wait for processes to pick it up\n")
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from aiohttp import web
+
+    from beat.app import create_app
+
+    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
+
+
+async def _migrate_quietly(settings: Settings, out: TextIO) -> None:
+    applied = await db.migrate(settings)
+    if applied:
+        out.write(f"applied {len(applied)} migration(s)\n")
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    if args.migrate:
+        asyncio.run(_migrate_quietly(settings, out))
+    out.write(f"Beat listening on http://{args.host}:{args.port}\n")
+    out.flush()
+    _serve(settings, args.host, args.port)
+    return 0
+
+
+async def _demo_setup(settings: Settings, out: TextIO) -> None:
+    await _migrate_quietly(settings, out)
+    tokens.KeyRing.load(settings.signing_keys_dir)
+    from beat.policeuk.folder import FolderSource
+
+    folder = resources.files("beat") / "demo_data" / "policeuk"
+    async with db.db_session(settings):
+        with resources.as_file(folder) as path:
+            result = await areas.sync_force(FolderSource(Path(path)), DEMO_FORCE, now=utcnow())
+        out.write(f"loaded {result.total} City of London neighbourhoods (the City's wards)\n")
+        for email, role, team, name in DEMO_ACCOUNTS:
+            if await User.exists(email=email):
+                continue
+            await accounts.create_user(
+                None,
+                email=email,
+                role=role,
+                password=DEMO_PASSWORD,
+                force_id=None if role == Role.RESIDENT else DEMO_FORCE,
+                team_code=team,
+                display_name=name,
+            )
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_demo_setup(settings, out))
+    base = f"http://{args.host}:{args.port}"
+    out.write(
+        f"""
+Beat demo: data in {settings.data_dir.resolve()}
+Accounts (password for all: {DEMO_PASSWORD}):
+"""
+    )
+    for email, role, _team, _name in DEMO_ACCOUNTS:
+        out.write(f"  {role.value:<12} {email}\n")
+    out.write(
+        f"""
+Try:
+  curl {base}/v1/forces/{DEMO_FORCE}/neighbourhoods
+  curl '{base}/v1/areas/locate?lat=51.5155&lng=-0.0922'
+  curl '{base}/v1/areas/search?q=farringdon'
+  curl -s -X POST {base}/v1/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"email": "officer@demo.beat", "password": "{DEMO_PASSWORD}"}}'
+  curl {base}/v1/me -H 'Authorization: Bearer <access_token from the login>'
+  {base}/healthz   {base}/metrics
+Press Ctrl+C to stop.
+"""
+    )
+    if args.no_serve:
+        return 0
+    out.flush()
+    _serve(settings, args.host, args.port)
+    return 0
+
+
+# ---- parsing -------------------------------------------------------------------------------
+
+AsyncCommand = Callable[[Settings, argparse.Namespace, TextIO], Awaitable[int]]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="beat", description="Neighbourhood policing updates.")
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--no-migrate", dest="migrate", action="store_false",
+        help="refuse to start if migrations are pending instead of applying them",
+    )  # fmt: skip
+    serve.set_defaults(sync_handler=cmd_serve)
+
+    demo = sub.add_parser("demo", help="set up demo areas and accounts, then serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--no-serve", action="store_true", help="set up and exit")
+    demo.set_defaults(sync_handler=cmd_demo)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="create an account")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--force", help="force id (not for residents)")
+    add.add_argument("--team", help="team id (officers)")
+    add.add_argument("--display-name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=cmd_users_add)
+
+    area = sub.add_parser("areas", help="forces and neighbourhoods").add_subparsers(dest="areas_command", required=True)
+    sync = area.add_parser("sync", help="load a force's neighbourhoods and boundaries")
+    sync.add_argument("force_id")
+    sync.add_argument("--source", help="police.uk API base URL or a folder laid out like it")
+    sync.set_defaults(handler=cmd_areas_sync)
+
+    keys = sub.add_parser("keys", help="token signing keys").add_subparsers(dest="keys_command", required=True)
+    rotate = keys.add_parser("rotate", help="make a new signing key; old ones still verify")
+    rotate.set_defaults(handler=cmd_keys_rotate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    logs.configure(args.log_level)
+    try:
+        settings = Settings.from_env()
+        if hasattr(args, "sync_handler"):
+            return int(args.sync_handler(settings, args, out))
+        handler: AsyncCommand = args.handler
+        return asyncio.run(handler(settings, args, out))
+    except ConfigError as exc:
+        print(f"beat: configuration error: {exc.detail}", file=sys.stderr)
+        return 2
+    except BeatError as exc:
+        detail = exc.detail
+        if hasattr(exc, "errors") and exc.errors:
+            detail = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+        print(f"beat: {detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

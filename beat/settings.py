@@ -1,0 +1,97 @@
+"""Process settings, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+
+from beat.errors import ConfigError
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> timedelta:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return timedelta(seconds=default)
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number of seconds, not {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, not {value}")
+    return timedelta(seconds=value)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Beat process needs to know; build it directly in tests."""
+
+    data_dir: Path = Path("beat-data")
+    database_url: str = ""
+    keys_dir: Path | None = None
+    jwt_issuer: str = "beat"
+    jwt_audience: str = "beat-app"
+    access_token_ttl: timedelta = timedelta(minutes=15)
+    refresh_token_ttl: timedelta = timedelta(days=30)
+    # Login throttling: failures allowed per window before the key is locked for the window.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 30
+    login_window: timedelta = timedelta(minutes=15)
+    max_json_body: int = 64 * 1024
+    public_base_url: str = "http://127.0.0.1:8080"
+    policeuk_base_url: str = "https://data.police.uk/api"
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            sqlite_path = (self.data_dir / "beat.sqlite3").resolve()
+            object.__setattr__(self, "database_url", f"sqlite://{sqlite_path}")
+        if self.keys_dir is None:
+            object.__setattr__(self, "keys_dir", self.data_dir / "keys")
+
+    @property
+    def signing_keys_dir(self) -> Path:
+        assert self.keys_dir is not None
+        return self.keys_dir
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("BEAT_DATA_DIR") or "beat-data")
+        keys = env.get("BEAT_KEYS_DIR")
+        proxies = tuple(p.strip() for p in env.get("BEAT_TRUSTED_PROXIES", "").split(",") if p.strip())
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("BEAT_DATABASE_URL", ""),
+            keys_dir=Path(keys) if keys else None,
+            jwt_issuer=env.get("BEAT_JWT_ISSUER") or "beat",
+            jwt_audience=env.get("BEAT_JWT_AUDIENCE") or "beat-app",
+            access_token_ttl=_seconds(env, "BEAT_ACCESS_TOKEN_TTL", 15 * 60),
+            refresh_token_ttl=_seconds(env, "BEAT_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            login_failures_per_account=_int(env, "BEAT_LOGIN_FAILURES_PER_ACCOUNT", 5),
+            login_failures_per_address=_int(env, "BEAT_LOGIN_FAILURES_PER_ADDRESS", 30),
+            login_window=_seconds(env, "BEAT_LOGIN_WINDOW", 15 * 60),
+            max_json_body=_int(env, "BEAT_MAX_JSON_BODY", 64 * 1024),
+            public_base_url=env.get("BEAT_PUBLIC_BASE_URL") or "http://127.0.0.1:8080",
+            policeuk_base_url=env.get("BEAT_POLICEUK_BASE_URL") or "https://data.police.uk/api",
+            trusted_proxies=proxies,
+        )
