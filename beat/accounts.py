@@ -149,7 +149,7 @@ async def update_user(
                 raise Invalid.field("role", "staff accounts cannot become resident accounts")
             user.role = role
         if clear_team:
-            user.team = None  # type: ignore[assignment]
+            user.team = None
         elif team_code is not None:
             team = await Team.get_or_none(force_id=user.force_id, code=team_code)
             if team is None:
@@ -159,7 +159,7 @@ async def update_user(
             user.display_name = display_name.strip()
         if disabled is not None:
             user.disabled_at = now if disabled else None
-        if user.role == Role.OFFICER and user.team_id is None:  # type: ignore[attr-defined]
+        if user.role == Role.OFFICER and user.team_id is None:
             raise Invalid.field("team", "an officer account needs a team")
         await user.save()
         if disabled:
@@ -177,7 +177,9 @@ class Auth:
         self.issuer = issuer
         self.clock = clock
 
-    async def login(self, email: str, password: str, *, address: str, user_agent: str = "") -> TokenPair:
+    async def login(
+        self, email: str, password: str, *, address: str, user_agent: str = ""
+    ) -> TokenPair:
         now = self.clock()
         try:
             email = normalise_email(email)
@@ -219,19 +221,26 @@ class Auth:
         refresh = _REFRESH_PREFIX + secrets.token_urlsafe(32)
         refresh_expires = min(now + self.settings.refresh_token_ttl, session.expires_at)
         await RefreshToken.create(
-            session=session, token_hash=_hash_refresh(refresh), issued_at=now, expires_at=refresh_expires
+            session=session,
+            token_hash=_hash_refresh(refresh),
+            issued_at=now,
+            expires_at=refresh_expires,
         )
         access, access_expires = self.issuer.issue(
-            user_id=user.id, session_id=session.id, role=user.role.value, force=user.force_id, now=now
+            user_id=user.id,
+            session_id=session.id,
+            role=user.role.value,
+            force=user.force_id,
+            now=now,
         )
         return TokenPair(access, access_expires, refresh, refresh_expires, user)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Swap a refresh token for a new pair; a token used twice revokes its whole session."""
         now = self.clock()
-        record = await RefreshToken.get_or_none(token_hash=_hash_refresh(refresh_token)).prefetch_related(
-            "session__user"
-        )
+        record = await RefreshToken.get_or_none(
+            token_hash=_hash_refresh(refresh_token)
+        ).prefetch_related("session__user")
         if record is None:
             raise NotAuthenticated("the refresh token is not valid")
         session: Session = record.session
@@ -251,7 +260,9 @@ class Auth:
             return await self._issue(user, session, now)
 
     async def _revoke(self, session_id: uuid.UUID, now: datetime, reason: str) -> None:
-        await Session.filter(id=session_id, revoked_at=None).update(revoked_at=now, revoked_reason=reason)
+        await Session.filter(id=session_id, revoked_at=None).update(
+            revoked_at=now, revoked_reason=reason
+        )
 
     async def logout(self, actor: User, session_id: uuid.UUID) -> None:
         await Session.filter(id=session_id, user_id=actor.id, revoked_at=None).update(
@@ -262,7 +273,7 @@ class Auth:
         """The user an access token speaks for, with its session; NotAuthenticated otherwise."""
         claims = self.issuer.verify(access_token)
         session = await Session.get_or_none(id=claims.session_id).prefetch_related("user")
-        if session is None or session.revoked_at is not None or session.user_id != claims.subject:  # type: ignore[attr-defined]
+        if session is None or session.revoked_at is not None or session.user_id != claims.subject:
             raise NotAuthenticated("the session has ended; sign in again")
         user: User = session.user
         if not user.is_active:

@@ -59,7 +59,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app[HTTP_METRICS] = HttpMetrics(registry)
     keys = KeyRing.load(settings.signing_keys_dir)
     issuer = TokenIssuer(
-        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=settings.access_token_ttl
+        keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl,
     )
     app[AUTH] = Auth(settings, issuer, clock)
     app[LOCATOR] = AreaLocator()

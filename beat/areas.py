@@ -133,7 +133,9 @@ def _lat_lng(lat: object, lng: object) -> tuple[float, float] | None:
     return la, ln
 
 
-def parse_neighbourhood(payload: object, where: str, *, fallback_name: str = "") -> NeighbourhoodData:
+def parse_neighbourhood(
+    payload: object, where: str, *, fallback_name: str = ""
+) -> NeighbourhoodData:
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
         raise SourceError("expected a neighbourhood object with an id", location=where)
     centre_raw = payload.get("centre")
@@ -185,9 +187,15 @@ def parse_boundary(payload: object, where: str) -> Polygon | MultiPolygon:
         raise SourceError("expected a list of boundary points", location=where)
     ring = []
     for i, item in enumerate(payload):
-        point = _lat_lng(item.get("latitude"), item.get("longitude")) if isinstance(item, dict) else None
+        point = (
+            _lat_lng(item.get("latitude"), item.get("longitude"))
+            if isinstance(item, dict)
+            else None
+        )
         if point is None:
-            raise SourceError(f"boundary point {i} is not a latitude/longitude pair", location=where)
+            raise SourceError(
+                f"boundary point {i} is not a latitude/longitude pair", location=where
+            )
         ring.append((point[1], point[0]))
     if len(ring) < 3:
         raise SourceError("a boundary needs at least three points", location=where)
@@ -229,11 +237,16 @@ class SyncResult:
     total: int
 
 
-async def _fetch_neighbourhood(source: AreaSource, force_id: str, code: str, name: str) -> NeighbourhoodData:
+async def _fetch_neighbourhood(
+    source: AreaSource, force_id: str, code: str, name: str
+) -> NeighbourhoodData:
     details_raw = await source.get_json(force_id, code)
     data = parse_neighbourhood(details_raw, source.describe(force_id, code), fallback_name=name)
     if data.code != code:
-        raise SourceError(f"expected neighbourhood {code!r}, got {data.code!r}", location=source.describe(force_id, code))
+        raise SourceError(
+            f"expected neighbourhood {code!r}, got {data.code!r}",
+            location=source.describe(force_id, code),
+        )
     boundary_raw = await source.get_json(force_id, code, "boundary")
     boundary = parse_boundary(boundary_raw, source.describe(force_id, code, "boundary"))
     return NeighbourhoodData(**{**data.__dict__, "boundary": boundary})
@@ -254,9 +267,12 @@ async def sync_force(
     """
     force = parse_force(await source.get_json(force_id), source.describe(force_id))
     if force.id != force_id:
-        raise SourceError(f"expected force {force_id!r}, got {force.id!r}", location=source.describe(force_id))
+        raise SourceError(
+            f"expected force {force_id!r}, got {force.id!r}", location=source.describe(force_id)
+        )
     listing = parse_neighbourhood_list(
-        await source.get_json(force_id, "neighbourhoods"), source.describe(force_id, "neighbourhoods")
+        await source.get_json(force_id, "neighbourhoods"),
+        source.describe(force_id, "neighbourhoods"),
     )
     total = len(listing)
     done = 0
@@ -320,19 +336,26 @@ async def _store(force: ForceData, areas: Sequence[NeighbourhoodData], now: date
             if _json_geometry(boundary) != row.boundary:
                 values["boundary"] = _json_geometry(boundary)
                 values["boundary_updated_at"] = now
-            if row.team_id is None:  # type: ignore[attr-defined]
+            if row.team_id is None:
                 values["team_id"] = team.id
             await Neighbourhood.filter(id=row.id).update(**values)
             updated += 1
         listed = {a.code for a in areas}
-        gone = [code for code, row in existing.items() if code not in listed and row.retired_at is None]
+        gone = [
+            code for code, row in existing.items() if code not in listed and row.retired_at is None
+        ]
         if gone:
             await Neighbourhood.filter(force_id=force.id, code__in=gone).update(
                 retired_at=now, boundary_updated_at=now
             )
     log.info(
         "areas synced",
-        extra={"force": force.id, "areas_new": created, "areas_updated": updated, "areas_retired": len(gone)},
+        extra={
+            "force": force.id,
+            "areas_new": created,
+            "areas_updated": updated,
+            "areas_retired": len(gone),
+        },
     )
     return SyncResult(force.id, created, updated, len(gone), len(areas))
 
@@ -370,9 +393,9 @@ async def list_neighbourhoods(force_id: str) -> list[Neighbourhood]:
 
 
 async def get_neighbourhood(force_id: str, code: str) -> Neighbourhood:
-    area = await Neighbourhood.get_or_none(force_id=force_id, code=code, retired_at=None).prefetch_related(
-        "force", "team"
-    )
+    area = await Neighbourhood.get_or_none(
+        force_id=force_id, code=code, retired_at=None
+    ).prefetch_related("force", "team")
     if area is None:
         raise NotFound(f"no neighbourhood {code!r} in force {force_id!r}")
     return area
@@ -381,7 +404,9 @@ async def get_neighbourhood(force_id: str, code: str) -> Neighbourhood:
 SEARCH_MIN, SEARCH_MAX, SEARCH_LIMIT = 2, 100, 25
 
 
-async def search(query: str, *, force_id: str | None = None, limit: int = SEARCH_LIMIT) -> list[Neighbourhood]:
+async def search(
+    query: str, *, force_id: str | None = None, limit: int = SEARCH_LIMIT
+) -> list[Neighbourhood]:
     q = " ".join(query.split())
     if not SEARCH_MIN <= len(q) <= SEARCH_MAX:
         raise Invalid.field("q", f"must be {SEARCH_MIN} to {SEARCH_MAX} characters")
@@ -390,7 +415,7 @@ async def search(query: str, *, force_id: str | None = None, limit: int = SEARCH
         filters["force_id"] = force_id
     rows = await Neighbourhood.filter(**filters).order_by("name", "force_id").limit(200)
     # Names that start with the query come first: "Bish" should find Bishopsgate before Aldgate-by-Bishops.
-    rows.sort(key=lambda n: (not n.name.lower().startswith(q.lower()), n.name.lower(), n.force_id))  # type: ignore[attr-defined]
+    rows.sort(key=lambda n: (not n.name.lower().startswith(q.lower()), n.name.lower(), n.force_id))
     return rows[:limit]
 
 
@@ -443,7 +468,13 @@ class AreaLocator:
             for row_id, geojson in rows:
                 try:
                     geom = shape(geojson)
-                except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+                except (
+                    ValueError,
+                    TypeError,
+                    KeyError,
+                    AttributeError,
+                    shapely.errors.GEOSException,
+                ):
                     log.warning("skipping unreadable boundary", extra={"neighbourhood_id": row_id})
                     continue
                 shapely.prepare(geom)
@@ -466,16 +497,16 @@ class AreaLocator:
         # On a shared edge two areas touch the point; prefer the smaller (more specific) one.
         candidates = await Neighbourhood.filter(id__in=hits).prefetch_related("force", "team")
         by_id = dict(zip(self._ids, self._geoms, strict=True))
-        candidates.sort(key=lambda n: (by_id[n.id].area, n.force_id, n.code))  # type: ignore[attr-defined]
+        candidates.sort(key=lambda n: (by_id[n.id].area, n.force_id, n.code))
         return candidates[0]
 
 
 async def postable_areas(actor: User) -> list[Neighbourhood]:
     """The neighbourhoods a member of staff works in: an officer's team's, or their force's."""
-    if actor.role == Role.RESIDENT or actor.force_id is None:  # type: ignore[attr-defined]
+    if actor.role == Role.RESIDENT or actor.force_id is None:
         raise NotAllowed("only police staff have working areas")
     if actor.role == Role.OFFICER:
-        if actor.team_id is None:  # type: ignore[attr-defined]
+        if actor.team_id is None:
             return []
-        return await Neighbourhood.filter(team_id=actor.team_id, retired_at=None).order_by("name")  # type: ignore[attr-defined]
-    return await Neighbourhood.filter(force_id=actor.force_id, retired_at=None).order_by("name")  # type: ignore[attr-defined]
+        return await Neighbourhood.filter(team_id=actor.team_id, retired_at=None).order_by("name")
+    return await Neighbourhood.filter(force_id=actor.force_id, retired_at=None).order_by("name")

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from importlib import resources
 from pathlib import Path
@@ -200,7 +200,7 @@ Press Ctrl+C to stop.
 
 # ---- parsing -------------------------------------------------------------------------------
 
-AsyncCommand = Callable[[Settings, argparse.Namespace, TextIO], Awaitable[int]]
+AsyncCommand = Callable[[Settings, argparse.Namespace, TextIO], Coroutine[Any, Any, int]]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -226,7 +226,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=cmd_migrate)
 
-    users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True)
+    users = sub.add_parser("users", help="manage accounts").add_subparsers(
+        dest="users_command", required=True
+    )
     add = users.add_parser("add", help="create an account")
     add.add_argument("--email", required=True)
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -236,13 +238,17 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(handler=cmd_users_add)
 
-    area = sub.add_parser("areas", help="forces and neighbourhoods").add_subparsers(dest="areas_command", required=True)
+    area = sub.add_parser("areas", help="forces and neighbourhoods").add_subparsers(
+        dest="areas_command", required=True
+    )
     sync = area.add_parser("sync", help="load a force's neighbourhoods and boundaries")
     sync.add_argument("force_id")
     sync.add_argument("--source", help="police.uk API base URL or a folder laid out like it")
     sync.set_defaults(handler=cmd_areas_sync)
 
-    keys = sub.add_parser("keys", help="token signing keys").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="token signing keys").add_subparsers(
+        dest="keys_command", required=True
+    )
     rotate = keys.add_parser("rotate", help="make a new signing key; old ones still verify")
     rotate.set_defaults(handler=cmd_keys_rotate)
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 
 from tortoise import fields
@@ -21,7 +22,7 @@ STAFF_ROLES = frozenset({Role.OFFICER, Role.COMMS, Role.FORCE_ADMIN})
 class Force(Model):
     """A police force, keyed by its police.uk id (e.g. `city-of-london`)."""
 
-    id = fields.CharField(pk=True, max_length=64)
+    id = fields.CharField(primary_key=True, max_length=64)
     name = fields.CharField(max_length=200)
     description = fields.TextField(default="")
     url = fields.CharField(max_length=500, default="")
@@ -45,6 +46,7 @@ class Team(Model):
     name = fields.CharField(max_length=200)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    force_id: str
     neighbourhoods: fields.ReverseRelation[Neighbourhood]
 
     class Meta:
@@ -79,6 +81,9 @@ class Neighbourhood(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    force_id: str
+    team_id: int | None
+
     class Meta:
         table = "neighbourhood"
         unique_together = (("force", "code"),)
@@ -102,6 +107,9 @@ class User(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    force_id: str | None
+    team_id: int | None
+
     class Meta:
         table = "user"
 
@@ -124,6 +132,8 @@ class Session(Model):
     revoked_reason = fields.CharField(max_length=40, default="")
     user_agent = fields.CharField(max_length=300, default="")
 
+    user_id: int
+
     class Meta:
         table = "session"
 
@@ -139,6 +149,8 @@ class RefreshToken(Model):
     issued_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+
+    session_id: uuid.UUID
 
     class Meta:
         table = "refresh_token"

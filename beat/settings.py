@@ -78,7 +78,9 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("BEAT_DATA_DIR") or "beat-data")
         keys = env.get("BEAT_KEYS_DIR")
-        proxies = tuple(p.strip() for p in env.get("BEAT_TRUSTED_PROXIES", "").split(",") if p.strip())
+        proxies = tuple(
+            p.strip() for p in env.get("BEAT_TRUSTED_PROXIES", "").split(",") if p.strip()
+        )
         return cls(
             data_dir=data_dir,
             database_url=env.get("BEAT_DATABASE_URL", ""),

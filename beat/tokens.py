@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
 import secrets
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,14 +32,16 @@ def _kid_for(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     canonical = '{"crv":"Ed25519","kty":"OKP","x":"%s"}' % x
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    )
 
 
 @dataclass(frozen=True)
 class SigningKey:
     kid: str
     private_key: Ed25519PrivateKey
-    created: float
+    created: int
 
     @property
     def public_key(self) -> Ed25519PublicKey:
@@ -45,11 +51,12 @@ class SigningKey:
 class KeyRing:
     """All known signing keys; the newest signs, every one still verifies (rotation)."""
 
-    def __init__(self, keys: list[SigningKey]) -> None:
+    def __init__(self, keys: list[SigningKey], directory: Path | None = None) -> None:
         if not keys:
             raise ConfigError("no signing keys")
+        self.directory = directory
         self._keys = {k.kid: k for k in keys}
-        self._active = max(keys, key=lambda k: k.created)
+        self._active = max(keys, key=lambda k: (k.created, k.kid))
 
     @property
     def active(self) -> SigningKey:
@@ -69,9 +76,12 @@ class KeyRing:
         if not keys:
             if not create:
                 raise ConfigError(f"no signing keys in {directory}")
-            generate_key(directory)
+            with _dir_lock(directory):
+                # Another process may have made the first key while we waited for the lock.
+                if not _read_keys(directory):
+                    generate_key(directory)
             keys = _read_keys(directory)
-        return cls(keys)
+        return cls(keys, directory)
 
 
 def _read_keys(directory: Path) -> list[SigningKey]:
@@ -85,8 +95,19 @@ def _read_keys(directory: Path) -> list[SigningKey]:
             raise ConfigError(f"{path}: not a PEM private key") from exc
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ConfigError(f"{path}: not an Ed25519 key")
-        keys.append(SigningKey(_kid_for(loaded.public_key()), loaded, path.stat().st_mtime))
+        keys.append(SigningKey(_kid_for(loaded.public_key()), loaded, path.stat().st_mtime_ns))
     return keys
+
+
+@contextmanager
+def _dir_lock(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def generate_key(directory: Path) -> str:
@@ -122,6 +143,7 @@ class TokenIssuer:
 
     def __init__(self, keys: KeyRing, *, issuer: str, audience: str, ttl: timedelta) -> None:
         self.keys = keys
+        self._reloaded_at = time.monotonic()
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl
@@ -146,6 +168,14 @@ class TokenIssuer:
         token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
         return token, expires
 
+    def _reload_for(self, kid: str) -> SigningKey | None:
+        """A key rotated in by another process: re-read the key folder, at most every 10 s."""
+        if self.keys.directory is None or time.monotonic() - self._reloaded_at < 10:
+            return None
+        self._reloaded_at = time.monotonic()
+        self.keys = KeyRing.load(self.keys.directory, create=False)
+        return self.keys.get(kid)
+
     def verify(self, token: str) -> AccessClaims:
         """Check signature, algorithm, kid and every required claim; NotAuthenticated if not."""
         try:
@@ -153,9 +183,13 @@ class TokenIssuer:
         except jwt.PyJWTError as exc:
             raise NotAuthenticated("the access token is malformed") from exc
         if header.get("alg") != ALGORITHM:
-            raise NotAuthenticated("the access token uses an algorithm this service does not accept")
+            raise NotAuthenticated(
+                "the access token uses an algorithm this service does not accept"
+            )
         kid = header.get("kid")
         key = self.keys.get(kid) if isinstance(kid, str) else None
+        if key is None and isinstance(kid, str):
+            key = self._reload_for(kid)
         if key is None:
             raise NotAuthenticated("the access token was signed by an unknown key")
         try:

@@ -38,7 +38,10 @@ def main(ward_dir: str) -> None:
         geom = shape(feature["geometry"])
         parts = list(getattr(geom, "geoms", [geom]))
         largest = max(parts, key=lambda p: p.area)
-        ring = [{"latitude": f"{lat:.5f}", "longitude": f"{lng:.5f}"} for lng, lat in largest.exterior.coords]
+        ring = [
+            {"latitude": f"{lat:.5f}", "longitude": f"{lng:.5f}"}
+            for lng, lat in largest.exterior.coords
+        ]
         centre = largest.representative_point()
         details = {
             "id": code,

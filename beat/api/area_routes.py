@@ -18,7 +18,9 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 async def forces(request: web.Request) -> web.Response:
     reject_unknown_query(request, set())
     found = await areas.list_forces()
-    return web.json_response({"items": [serialise.force_summary(f) for f in found]}, headers=PUBLIC_CACHE)
+    return web.json_response(
+        {"items": [serialise.force_summary(f) for f in found]}, headers=PUBLIC_CACHE
+    )
 
 
 @routes.get("/v1/forces/{force}")
@@ -31,7 +33,9 @@ async def force(request: web.Request) -> web.Response:
 async def neighbourhoods(request: web.Request) -> web.Response:
     reject_unknown_query(request, set())
     found = await areas.list_neighbourhoods(request.match_info["force"])
-    return web.json_response({"items": [serialise.area_summary(n) for n in found]}, headers=PUBLIC_CACHE)
+    return web.json_response(
+        {"items": [serialise.area_summary(n) for n in found]}, headers=PUBLIC_CACHE
+    )
 
 
 @routes.get("/v1/areas/locate")
@@ -55,5 +59,7 @@ async def search(request: web.Request) -> web.Response:
 
 @routes.get("/v1/areas/{force}/{neighbourhood}")
 async def area(request: web.Request) -> web.Response:
-    found = await areas.get_neighbourhood(request.match_info["force"], request.match_info["neighbourhood"])
+    found = await areas.get_neighbourhood(
+        request.match_info["force"], request.match_info["neighbourhood"]
+    )
     return web.json_response(serialise.area(found), headers=PUBLIC_CACHE)

@@ -7,12 +7,9 @@ import uuid
 
 from aiohttp import web
 
-from beat.api.keys import AUTH, SETTINGS
+from beat.api.keys import ACTOR, AUTH, SESSION_ID, SETTINGS
 from beat.errors import NotAuthenticated
 from beat.models import User
-
-ACTOR = "actor"
-SESSION = "session_id"
 
 
 def bearer_token(request: web.Request) -> str:
@@ -28,17 +25,13 @@ async def actor(request: web.Request) -> User:
     if ACTOR not in request:
         user, session_id = await request.app[AUTH].authenticate(bearer_token(request))
         request[ACTOR] = user
-        request[SESSION] = session_id
-    user = request[ACTOR]
-    assert isinstance(user, User)
-    return user
+        request[SESSION_ID] = session_id
+    return request[ACTOR]
 
 
 async def session_id(request: web.Request) -> uuid.UUID:
     await actor(request)
-    value = request[SESSION]
-    assert isinstance(value, uuid.UUID)
-    return value
+    return request[SESSION_ID]
 
 
 def client_address(request: web.Request) -> str:

@@ -50,7 +50,9 @@ async def read_json(request: web.Request, model: type[B]) -> B:
         raise Invalid("the body has invalid fields", errors) from exc
 
 
-def query_str(request: web.Request, name: str, *, required: bool = True, max_length: int = 200) -> str | None:
+def query_str(
+    request: web.Request, name: str, *, required: bool = True, max_length: int = 200
+) -> str | None:
     values = request.query.getall(name, [])
     if len(values) > 1:
         raise Invalid.field(name, "give this parameter once")
@@ -87,5 +89,6 @@ def reject_unknown_query(request: web.Request, allowed: set[str]) -> None:
     unknown = sorted(set(request.query) - allowed)
     if unknown:
         raise Invalid(
-            "unknown query parameters", [FieldError(name, "is not a parameter of this route") for name in unknown]
+            "unknown query parameters",
+            [FieldError(name, "is not a parameter of this route") for name in unknown],
         )

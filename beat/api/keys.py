@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from tortoise.context import TortoiseContext
@@ -9,11 +11,17 @@ from tortoise.context import TortoiseContext
 from beat.accounts import Auth
 from beat.areas import AreaLocator
 from beat.clock import Clock
+from beat.models import User
 from beat.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", TortoiseContext)
 AUTH = web.AppKey("auth", Auth)
 LOCATOR = web.AppKey("locator", AreaLocator)
-CLOCK = web.AppKey("clock", Clock)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 METRICS = web.AppKey("metrics", CollectorRegistry)
+
+# Per-request state.
+REQUEST_ID = web.RequestKey("request_id", str)
+ACTOR = web.RequestKey("actor", User)
+SESSION_ID = web.RequestKey("session_id", uuid.UUID)

@@ -7,10 +7,16 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 from beat import db
-from beat.api.keys import DB, METRICS
+from beat.api.keys import DB, METRICS, REQUEST_ID
 
 log = logging.getLogger("beat.access")
 
@@ -64,7 +70,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
                 "route": route,
                 "status": status,
                 "ms": round(elapsed * 1000, 2),
-                "request_id": request.get("request_id"),
+                "request_id": request.get(REQUEST_ID),
             },
         )
 

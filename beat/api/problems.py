@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from beat.api.keys import REQUEST_ID
 from beat.errors import (
     BeatError,
     Conflict,
@@ -70,7 +71,7 @@ def problem(
     }
     if request is not None:
         body["instance"] = request.path
-        request_id = request.get("request_id")
+        request_id = request.get(REQUEST_ID)
         if request_id:
             body["request_id"] = request_id
     if errors:
@@ -94,7 +95,9 @@ class BadRequest(BeatError):
 
 def from_error(exc: BeatError, request: web.Request) -> web.Response:
     if isinstance(exc, BadRequest):
-        return problem(exc.status, exc.slug, "The request could not be read", exc.detail, request=request)
+        return problem(
+            exc.status, exc.slug, "The request could not be read", exc.detail, request=request
+        )
     for kind, (status, slug, title) in _KINDS.items():
         if isinstance(exc, kind):
             headers: dict[str, str] = {}
@@ -103,9 +106,13 @@ def from_error(exc: BeatError, request: web.Request) -> web.Response:
                 headers["WWW-Authenticate"] = 'Bearer realm="beat", error="invalid_token"'
             if isinstance(exc, Throttled):
                 headers["Retry-After"] = str(exc.retry_after_seconds)
-            return problem(status, slug, title, exc.detail, errors=errors, headers=headers, request=request)
+            return problem(
+                status, slug, title, exc.detail, errors=errors, headers=headers, request=request
+            )
     log.error("unmapped error", exc_info=exc)
-    return problem(500, "internal", "Internal error", "Something went wrong on our side.", request=request)
+    return problem(
+        500, "internal", "Internal error", "Something went wrong on our side.", request=request
+    )
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -113,7 +120,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request["request_id"] = _request_id(request)
+    request[REQUEST_ID] = _request_id(request)
     try:
         response = await handler(request)
     except BeatError as exc:
@@ -124,13 +131,17 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         slug = _HTTP_SLUGS.get(exc.status, "http-error")
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-        response = problem(exc.status, slug, exc.reason, detail or exc.reason, headers=headers, request=request)
+        response = problem(
+            exc.status, slug, exc.reason, detail or exc.reason, headers=headers, request=request
+        )
     except Exception:
-        log.exception("unhandled error", extra={"path": request.path, "request_id": request["request_id"]})
+        log.exception(
+            "unhandled error", extra={"path": request.path, "request_id": request[REQUEST_ID]}
+        )
         response = problem(
             500, "internal", "Internal error", "Something went wrong on our side.", request=request
         )
-    response.headers["X-Request-ID"] = request["request_id"]
+    response.headers["X-Request-ID"] = request[REQUEST_ID]
     return response
 
 

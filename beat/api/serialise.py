@@ -25,13 +25,13 @@ def team(value: Team | None) -> dict[str, Any] | None:
 
 
 def user(value: User) -> dict[str, Any]:
-    team_obj = value.team if value.team_id is not None else None  # type: ignore[attr-defined]
+    team_obj = value.team if value.team_id is not None else None
     return {
         "id": value.id,
         "email": value.email,
         "display_name": value.display_name,
         "role": value.role.value,
-        "force": value.force_id,  # type: ignore[attr-defined]
+        "force": value.force_id,
         "team": team(team_obj) if isinstance(team_obj, Team) else None,
         "disabled": not value.is_active,
         "created_at": when(value.created_at),
@@ -51,7 +51,11 @@ def tokens(pair: TokenPair, now: datetime) -> dict[str, Any]:
 
 
 def force_summary(value: Force) -> dict[str, Any]:
-    return {"id": value.id, "name": value.name, "links": {"self": f"/v1/forces/{quote(value.id, safe='')}"}}
+    return {
+        "id": value.id,
+        "name": value.name,
+        "links": {"self": f"/v1/forces/{quote(value.id, safe='')}"},
+    }
 
 
 def force(value: Force) -> dict[str, Any]:
@@ -71,7 +75,7 @@ def _centre(value: Neighbourhood) -> dict[str, float] | None:
 
 
 def area_summary(value: Neighbourhood) -> dict[str, Any]:
-    force_id: str = value.force_id  # type: ignore[attr-defined]
+    force_id: str = value.force_id
     return {
         "force": force_id,
         "id": value.code,
@@ -82,7 +86,7 @@ def area_summary(value: Neighbourhood) -> dict[str, Any]:
 
 
 def area(value: Neighbourhood) -> dict[str, Any]:
-    team_obj = value.team if value.team_id is not None else None  # type: ignore[attr-defined]
+    team_obj = value.team if value.team_id is not None else None
     return {
         **area_summary(value),
         "force_name": value.force.name,

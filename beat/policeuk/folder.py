@@ -46,6 +46,8 @@ def _read(path: Path) -> Any:
     except FileNotFoundError as exc:
         raise SourceError("file not found", location=str(path)) from exc
     except json.JSONDecodeError as exc:
-        raise SourceError(f"line {exc.lineno}: not valid JSON ({exc.msg})", location=str(path)) from exc
+        raise SourceError(
+            f"line {exc.lineno}: not valid JSON ({exc.msg})", location=str(path)
+        ) from exc
     except UnicodeDecodeError as exc:
         raise SourceError("not UTF-8 text", location=str(path)) from exc

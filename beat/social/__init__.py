@@ -1,0 +1,1 @@
+"""Social channel adapters (X, Mastodon, Bluesky), one module per platform."""
