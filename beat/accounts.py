@@ -102,7 +102,18 @@ async def create_user(
     return user
 
 
-async def register_resident(*, email: str, password: str, display_name: str = "") -> User:
+REGISTRATIONS_PER_ADDRESS = 10
+
+
+async def register_resident(
+    *, email: str, password: str, display_name: str = "", address: str, settings: Settings, now: datetime
+) -> User:
+    """A resident signs up; each address may make a few accounts per window, not a flood."""
+    key = f"register:address:{address}"
+    await throttle.ensure_allowed([key], now)
+    await throttle.record_failure(
+        key, limit=REGISTRATIONS_PER_ADDRESS, window=settings.login_window, now=now
+    )
     return await create_user(
         None, email=email, role=Role.RESIDENT, password=password, display_name=display_name
     )

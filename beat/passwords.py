@@ -15,6 +15,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("beat-dummy-password-for-timing")
 
 
+def use_parameters(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """Change the argon2id cost for new hashes (the test suite uses a cheap setting).
+
+    Existing hashes keep verifying: their parameters are stored in them.
+    """
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    _DUMMY_HASH = _hasher.hash("beat-dummy-password-for-timing")
+
+
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise Invalid.field("password", f"must be at least {MIN_LENGTH} characters")

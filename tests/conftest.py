@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from tortoise.context import TortoiseContext
 
 from beat import db as beat_db
+from beat import passwords
 from beat.api.keys import DB
 from beat.app import create_app
 from beat.settings import Settings
@@ -35,6 +36,12 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> None:
+    """argon2id at its cheapest: the same code path, without 150 ms per hash in every test."""
+    passwords.use_parameters(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture(scope="session")

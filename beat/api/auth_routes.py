@@ -9,7 +9,7 @@ from beat import accounts, areas
 from beat.api import serialise
 from beat.api.auth import actor, client_address, session_id
 from beat.api.inputs import Body, read_json
-from beat.api.keys import AUTH, CLOCK
+from beat.api.keys import AUTH, CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -63,7 +63,12 @@ async def logout(request: web.Request) -> web.Response:
 async def register(request: web.Request) -> web.Response:
     body = await read_json(request, RegisterBody)
     user = await accounts.register_resident(
-        email=body.email, password=body.password, display_name=body.display_name
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        address=client_address(request),
+        settings=request.app[SETTINGS],
+        now=request.app[CLOCK](),
     )
     return web.json_response(serialise.user(user), status=201)
 
