@@ -17,8 +17,10 @@ def configure(level: str = "INFO") -> None:
             datefmt="%Y-%m-%dT%H:%M:%S%z",
         )
     )
+    handler.set_name("beat")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler, so a host (a test runner, say) keeps its own.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "beat"] + [handler]
     root.setLevel(level.upper())
     # aiohttp's own access log repeats ours; tortoise's debug chatter is noise at INFO.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

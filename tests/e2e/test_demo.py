@@ -1,0 +1,70 @@
+"""`beat demo` as a newcomer runs it: it starts, the printed login works, locate answers."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEAT_")}
+    env["BEAT_DATA_DIR"] = str(tmp_path / "demo-data")
+    log = (tmp_path / "demo.out").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "beat", "demo", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                assert proc.poll() is None, Path(log.name).read_text()
+                time.sleep(0.2)
+        else:
+            raise AssertionError("demo did not start:\n" + Path(log.name).read_text())
+        yield base, Path(log.name)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+async def test_the_demo_serves_a_working_login_and_locate(demo):
+    base, output = demo
+    printed = output.read_text()
+    password = re.search(r"password for all: (\S+?)\)", printed).group(1)
+    officer = re.search(r"officer\s+(\S+@\S+)", printed).group(1)
+    assert f"{base}/v1/areas/locate" in printed
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/v1/auth/login", json={"email": officer, "password": password}) as r:
+            assert r.status == 200
+            token = (await r.json())["access_token"]
+        async with http.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {token}"}) as r:
+            assert r.status == 200
+            assert (await r.json())["email"] == officer
+        async with http.get(f"{base}/v1/areas/locate", params={"lat": "51.5179", "lng": "-0.0971"}) as r:
+            assert (await r.json())["name"] == "Aldersgate"
+        async with http.get(f"{base}/v1/areas/locate", params={"lat": "51.5080", "lng": "-0.1281"}) as r:
+            assert r.status == 404
+        async with http.get(f"{base}/healthz") as r:
+            assert r.status == 200

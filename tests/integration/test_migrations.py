@@ -1,0 +1,122 @@
+"""The migrations build the same schema as the models, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aiohttp import web
+from tortoise.context import TortoiseContext
+
+from beat import db as beat_db
+from beat.app import create_app
+from beat.errors import ConfigError
+from beat.models import Force
+from beat.settings import Settings
+from tests.conftest import PG_URL
+
+Schema = dict[str, dict[str, Any]]
+
+
+async def sqlite_schema(ctx: TortoiseContext) -> Schema:
+    conn = ctx.db()
+    _, tables = await conn.execute_query(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+        "AND name <> 'tortoise_migrations'"
+    )
+    schema: Schema = {}
+    for row in tables:
+        name = row["name"]
+        _, cols = await conn.execute_query(f'PRAGMA table_info("{name}")')
+        _, indexes = await conn.execute_query(f'PRAGMA index_list("{name}")')
+        index_shapes = set()
+        for index in indexes:
+            _, parts = await conn.execute_query(f'PRAGMA index_info("{index["name"]}")')
+            index_shapes.add((bool(index["unique"]), tuple(p["name"] for p in parts)))
+        _, fks = await conn.execute_query(f'PRAGMA foreign_key_list("{name}")')
+        schema[name] = {
+            "columns": {(c["name"], c["type"].upper(), bool(c["notnull"]), bool(c["pk"])) for c in cols},
+            "indexes": index_shapes,
+            "foreign_keys": {(f["from"], f["table"], f["to"], f["on_delete"]) for f in fks},
+        }
+    return schema
+
+
+async def postgres_schema(ctx: TortoiseContext) -> Schema:
+    conn = ctx.db()
+    _, cols = await conn.execute_query(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name <> 'tortoise_migrations'"
+    )
+    _, indexes = await conn.execute_query(
+        "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+        "AND tablename <> 'tortoise_migrations'"
+    )
+    _, fks = await conn.execute_query(
+        "SELECT tc.table_name, kcu.column_name, ccu.table_name AS target, rc.delete_rule "
+        "FROM information_schema.table_constraints tc "
+        "JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name "
+        "JOIN information_schema.constraint_column_usage ccu ON tc.constraint_name = ccu.constraint_name "
+        "JOIN information_schema.referential_constraints rc ON tc.constraint_name = rc.constraint_name "
+        "WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = 'public'"
+    )
+    schema: Schema = {}
+    for c in cols:
+        table = schema.setdefault(c["table_name"], {"columns": set(), "indexes": set(), "foreign_keys": set()})
+        default = re.sub(r"_[a-z_]+_seq", "_seq", c["column_default"] or "")
+        table["columns"].add((c["column_name"], c["data_type"], c["is_nullable"], default))
+    for i in indexes:
+        # Index names differ by how they were made; their shape is what matters.
+        shape = re.sub(r"INDEX \S+ ON", "INDEX ON", i["indexdef"])
+        schema[i["tablename"]]["indexes"].add(shape)
+    for f in fks:
+        schema[f["table_name"]]["foreign_keys"].add((f["column_name"], f["target"], f["delete_rule"]))
+    return schema
+
+
+async def introspect(ctx: TortoiseContext) -> Schema:
+    return await (postgres_schema(ctx) if PG_URL else sqlite_schema(ctx))
+
+
+def generated_url(tmp_path) -> str:
+    if PG_URL:
+        base, _, name = PG_URL.rpartition("/")
+        return f"{base}/{name}_generated"
+    return f"sqlite://{tmp_path / 'generated.sqlite3'}"
+
+
+@pytest.fixture
+async def generated_schema(tmp_path) -> Schema:
+    url = generated_url(tmp_path)
+    ctx = TortoiseContext()
+    with ctx:
+        await ctx.init(config=beat_db.tortoise_config(Settings(database_url=url)), _create_db=bool(PG_URL))
+        await ctx.generate_schemas(safe=False)
+        schema = await introspect(ctx)
+        if PG_URL:
+            await ctx.db().db_delete()
+    await ctx.close_connections()
+    return schema
+
+
+async def test_migrated_schema_equals_the_models(db, generated_schema):
+    migrated = await introspect(db)
+    assert sorted(migrated) == sorted(generated_schema)
+    for table in generated_schema:
+        assert migrated[table] == generated_schema[table], table
+
+
+async def test_nothing_is_pending_after_migrate_and_rerunning_keeps_rows(db, settings):
+    await Force.create(id="kent", name="Kent Police")
+    assert await beat_db.pending_migrations(settings) == []
+    assert await beat_db.migrate(settings) == []
+    assert await Force.filter(id="kent").exists()
+
+
+async def test_the_app_refuses_to_start_on_an_unmigrated_database(tmp_path, keys_dir):
+    empty = f"sqlite://{tmp_path / 'empty.sqlite3'}"
+    runner = web.AppRunner(create_app(Settings(data_dir=tmp_path, database_url=empty, keys_dir=keys_dir)))
+    with pytest.raises(ConfigError, match="run `beat migrate`"):
+        await runner.setup()
+    await runner.cleanup()
