@@ -106,7 +106,13 @@ REGISTRATIONS_PER_ADDRESS = 10
 
 
 async def register_resident(
-    *, email: str, password: str, display_name: str = "", address: str, settings: Settings, now: datetime
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    address: str,
+    settings: Settings,
+    now: datetime,
 ) -> User:
     """A resident signs up; each address may make a few accounts per window, not a flood."""
     key = f"register:address:{address}"

@@ -27,7 +27,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     pending = await db.pending_migrations(settings)
     if pending:
         raise ConfigError(
-            f"the database needs {len(pending)} migration(s) ({', '.join(pending)}): run `beat migrate`"
+            f"the database needs {len(pending)} migration(s) ({', '.join(pending)}): "
+            "run `beat migrate`"
         )
     ctx = await db.open_db(settings)
     app[DB] = ctx

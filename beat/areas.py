@@ -414,7 +414,7 @@ async def search(
     if force_id:
         filters["force_id"] = force_id
     rows = await Neighbourhood.filter(**filters).order_by("name", "force_id").limit(200)
-    # Names that start with the query come first: "Bish" should find Bishopsgate before Aldgate-by-Bishops.
+    # Names that start with the query come first: "Bish" finds Bishopsgate before "Old Bishops".
     rows.sort(key=lambda n: (not n.name.lower().startswith(q.lower()), n.name.lower(), n.force_id))
     return rows[:limit]
 

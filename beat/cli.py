@@ -21,7 +21,7 @@ from beat.settings import Settings
 log = logging.getLogger(__name__)
 
 DEMO_FORCE = "city-of-london"
-DEMO_PASSWORD = "beat-demo-password"
+DEMO_PASSWORD = "beat-demo-password"  # noqa: S105 - printed for the demo, demo accounts only
 DEMO_ACCOUNTS = (
     ("officer@demo.beat", Role.OFFICER, "E05009288", "PC Demo Officer (Aldersgate)"),
     ("comms@demo.beat", Role.COMMS, None, "Demo Comms Officer"),

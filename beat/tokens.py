@@ -31,7 +31,7 @@ def _kid_for(public_key: Ed25519PublicKey) -> str:
     """RFC 7638 thumbprint of the OKP JWK, so a kid always names exactly one key."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    canonical = '{"crv":"Ed25519","kty":"OKP","x":"%s"}' % x
+    canonical = f'{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}'
     return (
         base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
     )

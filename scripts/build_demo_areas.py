@@ -25,7 +25,9 @@ def main(ward_dir: str) -> None:
     force = {
         "id": FORCE,
         "name": "City of London Police",
-        "description": "Demo data: the City's 25 electoral wards stand in for its policing neighbourhoods.",
+        "description": (
+            "Demo data: the City's 25 electoral wards stand in for its policing neighbourhoods."
+        ),
         "url": "https://www.cityoflondon.police.uk/",
         "telephone": "101",
         "engagement_methods": [],

@@ -43,7 +43,7 @@ class TokenBucket:
 
 
 class PoliceUkClient:
-    """GETs police.uk API documents; retries 429 and 5xx with backoff, maps failures to SourceError."""
+    """GETs police.uk documents, retrying 429 and 5xx with backoff; failures become SourceError."""
 
     def __init__(
         self,

@@ -19,7 +19,11 @@ async def synced(db, demo_areas):
 async def test_forces_are_listed(client, synced):
     body = await (await client.get("/v1/forces")).json()
     assert body["items"] == [
-        {"id": "city-of-london", "name": "City of London Police", "links": {"self": "/v1/forces/city-of-london"}}
+        {
+            "id": "city-of-london",
+            "name": "City of London Police",
+            "links": {"self": "/v1/forces/city-of-london"},
+        }
     ]
     force = await (await client.get("/v1/forces/city-of-london")).json()
     assert force["telephone"] == "101"
@@ -74,7 +78,7 @@ async def test_locate_outside_every_area_is_a_404_problem(client, synced):
 
 
 @pytest.mark.parametrize(
-    "params, field",
+    ("params", "field"),
     [
         ({"lat": "91", "lng": "0"}, "lat"),
         ({"lat": "0", "lng": "-181"}, "lng"),

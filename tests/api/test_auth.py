@@ -30,7 +30,9 @@ async def test_login_returns_short_lived_access_and_refresh_tokens(client, offic
     assert tokens["refresh_token"].startswith("rt_")
     assert tokens["user"]["role"] == "officer"
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
-    assert claims["aud"] == "beat-app" and claims["iss"] == "beat" and claims["sub"] == str(officer.id)
+    assert (
+        claims["aud"] == "beat-app" and claims["iss"] == "beat" and claims["sub"] == str(officer.id)
+    )
 
 
 async def test_email_is_matched_without_regard_to_case_or_spaces(client, officer):
@@ -38,7 +40,9 @@ async def test_email_is_matched_without_regard_to_case_or_spaces(client, officer
     assert tokens["user"]["email"] == EMAIL
 
 
-@pytest.mark.parametrize("email, password", [(EMAIL, "wrong password!"), ("nobody@example.org", PASSWORD)])
+@pytest.mark.parametrize(
+    ("email", "password"), [(EMAIL, "wrong password!"), ("nobody@example.org", PASSWORD)]
+)
 async def test_wrong_password_and_unknown_account_look_the_same(client, officer, email, password):
     response = await client.post("/v1/auth/login", json={"email": email, "password": password})
     assert response.status == 401
@@ -50,13 +54,17 @@ async def test_wrong_password_and_unknown_account_look_the_same(client, officer,
 
 async def test_repeated_failures_lock_the_account_until_the_window_passes(client, officer, clock):
     for _ in range(5):
-        response = await client.post("/v1/auth/login", json={"email": EMAIL, "password": "nope nope nope"})
+        response = await client.post(
+            "/v1/auth/login", json={"email": EMAIL, "password": "nope nope nope"}
+        )
         assert response.status == 401
     locked = await client.post("/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
     assert locked.status == 429
     assert 1 <= int(locked.headers["Retry-After"]) <= 15 * 60
     clock.advance(minutes=16)
-    assert (await client.post("/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})).status == 200
+    assert (
+        await client.post("/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+    ).status == 200
 
 
 async def test_failures_across_many_accounts_lock_the_address(client, officer, app):
@@ -90,13 +98,17 @@ async def test_refresh_rotates_the_refresh_token(client, officer):
 
 async def test_a_reused_refresh_token_revokes_the_whole_family(client, officer):
     first = await login(client, EMAIL)
-    rotated = await (await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    rotated = await (
+        await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
 
     replay = await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status == 401
 
     # The thief's replay ends the legitimate holder's session too: both must sign in again.
-    successor = await client.post("/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    successor = await client.post(
+        "/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]}
+    )
     assert successor.status == 401
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {rotated['access_token']}"})
     assert me.status == 401
@@ -116,7 +128,9 @@ async def test_other_sessions_survive_a_reuse_in_one(client, officer):
 async def test_an_expired_refresh_token_is_refused(client, officer, clock):
     tokens = await login(client, EMAIL)
     clock.advance(days=31)
-    response = await client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    response = await client.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert response.status == 401
     assert "expired" in (await response.json())["detail"]
 
@@ -126,7 +140,9 @@ async def test_logout_ends_the_session(client, officer):
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await client.post("/v1/auth/logout", headers=headers)).status == 204
     assert (await client.get("/v1/me", headers=headers)).status == 401
-    response = await client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    response = await client.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert response.status == 401
 
 
@@ -138,7 +154,9 @@ def _forge(genuine: str, kind: str) -> str:
     header = jwt.get_unverified_header(genuine)
     claims = jwt.decode(genuine, options={"verify_signature": False})
     if kind == "foreign-key":
-        return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": header["kid"]})
+        return jwt.encode(
+            claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": header["kid"]}
+        )
     if kind == "alg-none":
         return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     if kind == "tampered":
@@ -152,7 +170,9 @@ def _forge(genuine: str, kind: str) -> str:
 @pytest.mark.parametrize("kind", ["foreign-key", "alg-none", "tampered", "truncated"])
 async def test_forged_tokens_are_refused(client, officer, kind):
     genuine = (await login(client, EMAIL))["access_token"]
-    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {_forge(genuine, kind)}"})
+    response = await client.get(
+        "/v1/me", headers={"Authorization": f"Bearer {_forge(genuine, kind)}"}
+    )
     assert response.status == 401
     assert response.content_type == "application/problem+json"
 
@@ -175,7 +195,9 @@ async def _sign(app, claims: dict) -> str:
 async def test_validly_signed_tokens_with_wrong_claims_are_refused(client, officer, app, change):
     genuine = (await login(client, EMAIL))["access_token"]
     claims = {**jwt.decode(genuine, options={"verify_signature": False}), **change}
-    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {await _sign(app, claims)}"})
+    response = await client.get(
+        "/v1/me", headers={"Authorization": f"Bearer {await _sign(app, claims)}"}
+    )
     assert response.status == 401
 
 
@@ -183,7 +205,9 @@ async def test_a_token_for_one_user_cannot_be_pointed_at_another(client, officer
     other = await create_user("pc.other@example.police.uk")
     genuine = (await login(client, EMAIL))["access_token"]
     claims = {**jwt.decode(genuine, options={"verify_signature": False}), "sub": str(other.id)}
-    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {await _sign(app, claims)}"})
+    response = await client.get(
+        "/v1/me", headers={"Authorization": f"Bearer {await _sign(app, claims)}"}
+    )
     assert response.status == 401
 
 
@@ -195,7 +219,8 @@ async def test_missing_or_malformed_authorization_is_401(client, officer, header
 
 async def test_residents_register_themselves_and_sign_in(client, db):
     response = await client.post(
-        "/v1/auth/register", json={"email": "resident@example.org", "password": "my own long password"}
+        "/v1/auth/register",
+        json={"email": "resident@example.org", "password": "my own long password"},
     )
     assert response.status == 201
     body = await response.json()
@@ -203,7 +228,8 @@ async def test_residents_register_themselves_and_sign_in(client, db):
     tokens = await login(client, "resident@example.org", "my own long password")
     assert tokens["user"]["role"] == Role.RESIDENT.value
     again = await client.post(
-        "/v1/auth/register", json={"email": "RESIDENT@example.org", "password": "another long password"}
+        "/v1/auth/register",
+        json={"email": "RESIDENT@example.org", "password": "another long password"},
     )
     assert again.status == 409
 
@@ -212,7 +238,8 @@ async def test_one_address_cannot_flood_registrations(client, db):
     statuses = []
     for i in range(12):
         response = await client.post(
-            "/v1/auth/register", json={"email": f"bot{i}@example.org", "password": "a long password 123"}
+            "/v1/auth/register",
+            json={"email": f"bot{i}@example.org", "password": "a long password 123"},
         )
         statuses.append(response.status)
     assert statuses[:10] == [201] * 10

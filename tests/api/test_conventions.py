@@ -19,13 +19,17 @@ async def test_malformed_json_is_a_400_problem(client, db):
 
 @pytest.mark.parametrize("raw", [b"[]", b'"text"', b"null", b"42"])
 async def test_a_body_that_is_not_an_object_is_refused(client, db, raw):
-    response = await client.post("/v1/auth/login", data=raw, headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/auth/login", data=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.status == 422
 
 
 async def test_nan_is_not_json(client, db):
     response = await client.post(
-        "/v1/auth/login", data=b'{"email": NaN, "password": "x"}', headers={"Content-Type": "application/json"}
+        "/v1/auth/login",
+        data=b'{"email": NaN, "password": "x"}',
+        headers={"Content-Type": "application/json"},
     )
     assert response.status == 400
 
@@ -41,7 +45,9 @@ async def test_unknown_fields_are_refused_with_their_names(client, db):
 
 
 async def test_wrong_types_are_not_coerced(client, db):
-    response = await client.post("/v1/auth/login", json={"email": "a@b.co", "password": 123456789012})
+    response = await client.post(
+        "/v1/auth/login", json={"email": "a@b.co", "password": 123456789012}
+    )
     assert response.status == 422
     assert (await response.json())["errors"][0]["field"] == "/password"
 
@@ -53,7 +59,9 @@ async def test_a_body_that_is_not_json_is_415(client, db):
 
 async def test_an_oversize_body_is_413_and_not_read(client, db):
     huge = b'{"email": "' + b"a" * (70 * 1024) + b'"}'
-    response = await client.post("/v1/auth/login", data=huge, headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/auth/login", data=huge, headers={"Content-Type": "application/json"}
+    )
     assert response.status == 413
     assert response.content_type == "application/problem+json"
 
@@ -70,7 +78,9 @@ async def test_unknown_routes_and_methods_are_problems(client, db):
 
 async def test_invalid_utf8_is_a_400(client, db):
     response = await client.post(
-        "/v1/auth/login", data=b'{"email": "\xff\xfe"}', headers={"Content-Type": "application/json"}
+        "/v1/auth/login",
+        data=b'{"email": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
     )
     assert response.status == 400
 

@@ -19,7 +19,9 @@ async def world(db, demo_areas):
         "comms": await create_user("comms@city.police.uk", Role.COMMS),
         "admin": await create_user("admin@city.police.uk", Role.FORCE_ADMIN),
         "resident": await create_user("someone@example.org", Role.RESIDENT),
-        "kent-admin": await create_user("admin@kent.police.uk", Role.FORCE_ADMIN, force=OTHER_FORCE),
+        "kent-admin": await create_user(
+            "admin@kent.police.uk", Role.FORCE_ADMIN, force=OTHER_FORCE
+        ),
         "kent-officer": await create_user(
             "officer@kent.police.uk", Role.OFFICER, force=OTHER_FORCE, team="K01"
         ),
@@ -64,7 +66,9 @@ async def test_only_force_admins_manage_accounts(client, world, who):
     )  # fmt: skip
     assert response.status == 403
     target = world["officer"].id
-    assert (await client.patch(f"/v1/users/{target}", headers=headers, json={"disabled": True})).status == 403
+    assert (
+        await client.patch(f"/v1/users/{target}", headers=headers, json={"disabled": True})
+    ).status == 403
     assert (await User.get(id=target)).disabled_at is None
 
 
@@ -83,7 +87,9 @@ async def test_a_force_admin_manages_their_own_forces_staff(client, world):
     assert "officer@kent.police.uk" not in {u["email"] for u in listing["items"]}
     moved = await client.patch(f"/v1/users/{new['id']}", headers=headers, json={"team": ALDERSGATE})
     assert (await moved.json())["team"]["id"] == ALDERSGATE
-    disabled = await client.patch(f"/v1/users/{new['id']}", headers=headers, json={"disabled": True})
+    disabled = await client.patch(
+        f"/v1/users/{new['id']}", headers=headers, json={"disabled": True}
+    )
     assert (await disabled.json())["disabled"] is True
 
 
@@ -99,7 +105,9 @@ async def test_a_force_admin_cannot_touch_another_forces_accounts(client, world)
     victim = world["officer"].id
     # Another force's account is reported as absent: its existence is that force's business.
     assert (await client.get(f"/v1/users/{victim}", headers=headers)).status == 404
-    patched = await client.patch(f"/v1/users/{victim}", headers=headers, json={"disabled": True, "role": "comms"})
+    patched = await client.patch(
+        f"/v1/users/{victim}", headers=headers, json={"disabled": True, "role": "comms"}
+    )
     assert patched.status == 404
     unchanged = await User.get(id=victim)
     assert unchanged.disabled_at is None and unchanged.role == Role.OFFICER
@@ -118,8 +126,12 @@ async def test_a_force_admin_cannot_put_staff_in_another_forces_team(client, wor
 async def test_a_force_admin_cannot_disable_or_demote_themselves(client, world):
     headers = await as_(client, "admin")
     me = world["admin"].id
-    assert (await client.patch(f"/v1/users/{me}", headers=headers, json={"disabled": True})).status == 403
-    assert (await client.patch(f"/v1/users/{me}", headers=headers, json={"role": "officer"})).status == 403
+    assert (
+        await client.patch(f"/v1/users/{me}", headers=headers, json={"disabled": True})
+    ).status == 403
+    assert (
+        await client.patch(f"/v1/users/{me}", headers=headers, json={"role": "officer"})
+    ).status == 403
 
 
 async def test_disabling_an_account_ends_its_sessions(client, world):
@@ -139,5 +151,7 @@ async def test_an_officer_needs_a_team(client, world):
         json={"email": "pc.y@city.police.uk", "password": "a long password!", "role": "officer"},
     )  # fmt: skip
     assert response.status == 422
-    cleared = await client.patch(f"/v1/users/{world['officer'].id}", headers=headers, json={"team": None})
+    cleared = await client.patch(
+        f"/v1/users/{world['officer'].id}", headers=headers, json={"team": None}
+    )
     assert cleared.status == 422

@@ -56,15 +56,21 @@ async def test_the_demo_serves_a_working_login_and_locate(demo):
     officer = re.search(r"officer\s+(\S+@\S+)", printed).group(1)
     assert f"{base}/v1/areas/locate" in printed
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/v1/auth/login", json={"email": officer, "password": password}) as r:
+        async with http.post(
+            f"{base}/v1/auth/login", json={"email": officer, "password": password}
+        ) as r:
             assert r.status == 200
             token = (await r.json())["access_token"]
         async with http.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {token}"}) as r:
             assert r.status == 200
             assert (await r.json())["email"] == officer
-        async with http.get(f"{base}/v1/areas/locate", params={"lat": "51.5179", "lng": "-0.0971"}) as r:
+        async with http.get(
+            f"{base}/v1/areas/locate", params={"lat": "51.5179", "lng": "-0.0971"}
+        ) as r:
             assert (await r.json())["name"] == "Aldersgate"
-        async with http.get(f"{base}/v1/areas/locate", params={"lat": "51.5080", "lng": "-0.1281"}) as r:
+        async with http.get(
+            f"{base}/v1/areas/locate", params={"lat": "51.5080", "lng": "-0.1281"}
+        ) as r:
             assert r.status == 404
         async with http.get(f"{base}/healthz") as r:
             assert r.status == 200

@@ -40,7 +40,9 @@ async def test_sync_loads_the_force_its_neighbourhoods_and_a_team_for_each(db, f
     force = await Force.get(id=DEMO_FORCE)
     assert force.name == "City of London Police"
     assert await Neighbourhood.filter(force_id=DEMO_FORCE).count() == 25
-    aldersgate = await Neighbourhood.get(force_id=DEMO_FORCE, code=ALDERSGATE).prefetch_related("team")
+    aldersgate = await Neighbourhood.get(force_id=DEMO_FORCE, code=ALDERSGATE).prefetch_related(
+        "team"
+    )
     assert aldersgate.name == "Aldersgate"
     assert aldersgate.team.code == ALDERSGATE
     assert aldersgate.boundary["type"] == "Polygon"
@@ -53,7 +55,9 @@ async def test_resync_updates_in_place_and_keeps_team_assignments(db, folder):
     await areas.sync_force(source, DEMO_FORCE, now=now())
     # A team takes over a second neighbourhood; a resync must not undo that.
     aldersgate_team = await Team.get(force_id=DEMO_FORCE, code=ALDERSGATE)
-    await Neighbourhood.filter(force_id=DEMO_FORCE, code="E05009290").update(team_id=aldersgate_team.id)
+    await Neighbourhood.filter(force_id=DEMO_FORCE, code="E05009290").update(
+        team_id=aldersgate_team.id
+    )
     details = folder / DEMO_FORCE / f"{ALDERSGATE}.json"
     doc = json.loads(details.read_text())
     doc["name"] = "Aldersgate &amp; Barbican"
@@ -115,7 +119,9 @@ async def test_locate_agrees_with_an_independent_point_in_polygon_check(db, fold
         inside = ward.representative_point()
         found = await locator.locate(inside.y, inside.x)
         assert found.code == code, f"{code}: located in {found.code}"
-    city = shape(json.loads((WARDS.parent / "LAD19CD" / "E09000001.geojsonl").read_text())["geometry"])
+    city = shape(
+        json.loads((WARDS.parent / "LAD19CD" / "E09000001.geojsonl").read_text())["geometry"]
+    )
     outside = Point(-0.1276, 51.5072)  # Trafalgar Square, Westminster
     assert not city.contains(outside)
     with pytest.raises(NotFound):
@@ -156,11 +162,17 @@ def police_uk_server(folder: Path, *, fail_first: dict[str, int]) -> web.Applica
 async def test_sync_over_http_retries_rate_limits_and_outages(db, folder, aiohttp_server):
     server = await aiohttp_server(
         police_uk_server(
-            folder, fail_first={f"{DEMO_FORCE}/neighbourhoods": 2, f"{DEMO_FORCE}/{ALDERSGATE}/boundary": 1}
+            folder,
+            fail_first={
+                f"{DEMO_FORCE}/neighbourhoods": 2,
+                f"{DEMO_FORCE}/{ALDERSGATE}/boundary": 1,
+            },
         )
     )
     async with aiohttp.ClientSession() as session:
-        client = PoliceUkClient(session, str(server.make_url("/api")), bucket=TokenBucket(1000, 1000))
+        client = PoliceUkClient(
+            session, str(server.make_url("/api")), bucket=TokenBucket(1000, 1000)
+        )
         result = await areas.sync_force(client, DEMO_FORCE, now=now())
     assert result.total == 25
     seen = server.app[SEEN]
@@ -168,7 +180,9 @@ async def test_sync_over_http_retries_rate_limits_and_outages(db, folder, aiohtt
     assert seen.count(f"{DEMO_FORCE}/{ALDERSGATE}/boundary") == 2
 
 
-async def test_an_unknown_force_over_http_is_a_source_error_naming_the_url(db, folder, aiohttp_server):
+async def test_an_unknown_force_over_http_is_a_source_error_naming_the_url(
+    db, folder, aiohttp_server
+):
     server = await aiohttp_server(police_uk_server(folder, fail_first={}))
     async with aiohttp.ClientSession() as session:
         client = PoliceUkClient(session, str(server.make_url("/api")), retries=0)

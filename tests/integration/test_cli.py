@@ -70,7 +70,9 @@ def test_areas_sync_from_a_folder_then_add_an_officer(cli_settings, demo_areas):
     assert code == 0, out
     user = query(cli_settings, lambda: User.get(email="pc.ahmed@city.police.uk"))
     assert user.role == Role.OFFICER
-    assert query(cli_settings, lambda: Neighbourhood.filter(force_id="city-of-london").count()) == 25
+    assert (
+        query(cli_settings, lambda: Neighbourhood.filter(force_id="city-of-london").count()) == 25
+    )
 
 
 def test_a_resident_has_no_force(cli_settings, capsys):
@@ -88,7 +90,7 @@ def test_a_resident_has_no_force(cli_settings, capsys):
 
 
 @pytest.mark.parametrize(
-    "extra, stdin, message",
+    ("extra", "stdin", "message"),
     [
         (["--role", "officer", "--force", "atlantis", "--team", "X"], "a very long passphrase\n", "unknown force"),
         (["--role", "officer", "--force", "city-of-london", "--team", "nope"], "a very long passphrase\n", "unknown team"),
@@ -98,7 +100,9 @@ def test_a_resident_has_no_force(cli_settings, capsys):
 )  # fmt: skip
 def test_users_add_explains_what_is_wrong(cli_settings, demo_areas, capsys, extra, stdin, message):
     run("areas", "sync", "city-of-london", "--source", str(demo_areas))
-    code, _ = run("users", "add", "--email", "x@city.police.uk", *extra, "--password-stdin", stdin=stdin)
+    code, _ = run(
+        "users", "add", "--email", "x@city.police.uk", *extra, "--password-stdin", stdin=stdin
+    )
     assert code == 1
     assert message in capsys.readouterr().err
     assert not query(cli_settings, lambda: User.exists(email="x@city.police.uk"))
@@ -111,7 +115,9 @@ def test_a_duplicate_account_is_refused(cli_settings, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
-def test_a_broken_source_file_is_named_and_nothing_is_loaded(cli_settings, demo_areas, tmp_path, capsys):
+def test_a_broken_source_file_is_named_and_nothing_is_loaded(
+    cli_settings, demo_areas, tmp_path, capsys
+):
     folder = tmp_path / "broken"
     shutil.copytree(demo_areas, folder)
     (folder / "city-of-london" / "E05009295.json").write_text(json.dumps({"name": "no id"}))

@@ -36,7 +36,9 @@ async def sqlite_schema(ctx: TortoiseContext) -> Schema:
             index_shapes.add((bool(index["unique"]), tuple(p["name"] for p in parts)))
         _, fks = await conn.execute_query(f'PRAGMA foreign_key_list("{name}")')
         schema[name] = {
-            "columns": {(c["name"], c["type"].upper(), bool(c["notnull"]), bool(c["pk"])) for c in cols},
+            "columns": {
+                (c["name"], c["type"].upper(), bool(c["notnull"]), bool(c["pk"])) for c in cols
+            },
             "indexes": index_shapes,
             "foreign_keys": {(f["from"], f["table"], f["to"], f["on_delete"]) for f in fks},
         }
@@ -63,7 +65,9 @@ async def postgres_schema(ctx: TortoiseContext) -> Schema:
     )
     schema: Schema = {}
     for c in cols:
-        table = schema.setdefault(c["table_name"], {"columns": set(), "indexes": set(), "foreign_keys": set()})
+        table = schema.setdefault(
+            c["table_name"], {"columns": set(), "indexes": set(), "foreign_keys": set()}
+        )
         default = re.sub(r"_[a-z_]+_seq", "_seq", c["column_default"] or "")
         table["columns"].add((c["column_name"], c["data_type"], c["is_nullable"], default))
     for i in indexes:
@@ -71,7 +75,9 @@ async def postgres_schema(ctx: TortoiseContext) -> Schema:
         shape = re.sub(r"INDEX \S+ ON", "INDEX ON", i["indexdef"])
         schema[i["tablename"]]["indexes"].add(shape)
     for f in fks:
-        schema[f["table_name"]]["foreign_keys"].add((f["column_name"], f["target"], f["delete_rule"]))
+        schema[f["table_name"]]["foreign_keys"].add(
+            (f["column_name"], f["target"], f["delete_rule"])
+        )
     return schema
 
 
@@ -91,7 +97,9 @@ async def generated_schema(tmp_path) -> Schema:
     url = generated_url(tmp_path)
     ctx = TortoiseContext()
     with ctx:
-        await ctx.init(config=beat_db.tortoise_config(Settings(database_url=url)), _create_db=bool(PG_URL))
+        await ctx.init(
+            config=beat_db.tortoise_config(Settings(database_url=url)), _create_db=bool(PG_URL)
+        )
         await ctx.generate_schemas(safe=False)
         schema = await introspect(ctx)
         if PG_URL:
@@ -116,7 +124,9 @@ async def test_nothing_is_pending_after_migrate_and_rerunning_keeps_rows(db, set
 
 async def test_the_app_refuses_to_start_on_an_unmigrated_database(tmp_path, keys_dir):
     empty = f"sqlite://{tmp_path / 'empty.sqlite3'}"
-    runner = web.AppRunner(create_app(Settings(data_dir=tmp_path, database_url=empty, keys_dir=keys_dir)))
+    runner = web.AppRunner(
+        create_app(Settings(data_dir=tmp_path, database_url=empty, keys_dir=keys_dir))
+    )
     with pytest.raises(ConfigError, match="run `beat migrate`"):
         await runner.setup()
     await runner.cleanup()

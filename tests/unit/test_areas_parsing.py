@@ -36,7 +36,10 @@ def test_neighbourhood_strings_become_numbers_and_html_becomes_text():
     assert area.code == "NC04"
     assert area.centre == (52.6389, -1.13619)
     assert area.population == 1000
-    assert area.description == "The Castle neighbourhood is a diverse covering all of the City Centre..."
+    assert (
+        area.description
+        == "The Castle neighbourhood is a diverse covering all of the City Centre..."
+    )
     assert area.contact_details == {
         "email": "citycentre@leicestershire.pnn.police.uk",
         "telephone": "101",
@@ -71,7 +74,7 @@ def test_plain_text_strips_tags_and_unescapes():
     [None, [], "x", {"name": "no id"}, {"id": 5}],
 )
 def test_a_neighbourhood_without_an_id_is_a_source_error(payload):
-    with pytest.raises(SourceError, match="where.json"):
+    with pytest.raises(SourceError, match=r"where\.json"):
         parse_neighbourhood(payload, "where.json")
 
 
@@ -94,7 +97,9 @@ def ring(*points):
 
 
 def test_boundary_points_are_lat_lng_strings_stored_as_lng_lat():
-    area = parse_boundary(ring((51.0, -1.0), (51.0, -0.9), (51.1, -0.9), (51.1, -1.0), (51.0, -1.0)), "b")
+    area = parse_boundary(
+        ring((51.0, -1.0), (51.0, -0.9), (51.1, -0.9), (51.1, -1.0), (51.0, -1.0)), "b"
+    )
     assert isinstance(area, Polygon)
     assert area.contains(Point(-0.95, 51.05))
     assert not area.contains(Point(51.05, -0.95))
@@ -110,7 +115,7 @@ def test_a_self_intersecting_ring_is_repaired_not_dropped():
 
 
 @pytest.mark.parametrize(
-    "payload, reason",
+    ("payload", "reason"),
     [
         ({"latitude": "1"}, "list of boundary points"),
         (ring((0, 0), (1, 1)), "at least three"),
