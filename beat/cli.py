@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from beat import accounts, areas, db, logs, tokens
+from beat import accounts, areas, db, logs, teams, tokens
 from beat.clock import utcnow
 from beat.errors import BeatError, ConfigError
 from beat.models import Role, User
@@ -110,6 +110,22 @@ async def cmd_areas_sync(settings: Settings, args: argparse.Namespace, out: Text
         f"{result.force}: {result.total} neighbourhoods ({result.created} new, "
         f"{result.updated} updated, {result.retired} retired)\n"
     )
+    return 0
+
+
+async def cmd_teams_add(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async with db.db_session(settings):
+        view = await teams.create_team(None, args.force, code=args.id, name=args.name)
+    out.write(f"created team {view.team.code} ({view.team.name}) in {args.force}\n")
+    return 0
+
+
+async def cmd_teams_assign(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    codes = [c.strip() for c in args.neighbourhoods.split(",") if c.strip()]
+    async with db.db_session(settings):
+        view = await teams.assign_neighbourhoods(None, args.force, args.team, codes)
+    names = ", ".join(n.name for n in view.neighbourhoods)
+    out.write(f"team {view.team.code} now covers {len(view.neighbourhoods)}: {names}\n")
     return 0
 
 
@@ -245,6 +261,20 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("force_id")
     sync.add_argument("--source", help="police.uk API base URL or a folder laid out like it")
     sync.set_defaults(handler=cmd_areas_sync)
+
+    team = sub.add_parser("teams", help="neighbourhood policing teams").add_subparsers(
+        dest="teams_command", required=True
+    )
+    team_add = team.add_parser("add", help="create a team (e.g. a district team)")
+    team_add.add_argument("--force", required=True)
+    team_add.add_argument("--id", required=True)
+    team_add.add_argument("--name", required=True)
+    team_add.set_defaults(handler=cmd_teams_add)
+    assign = team.add_parser("assign", help="give a team more neighbourhoods")
+    assign.add_argument("--force", required=True)
+    assign.add_argument("--team", required=True)
+    assign.add_argument("--neighbourhoods", required=True, help="ID[,ID...]")
+    assign.set_defaults(handler=cmd_teams_assign)
 
     keys = sub.add_parser("keys", help="token signing keys").add_subparsers(
         dest="keys_command", required=True

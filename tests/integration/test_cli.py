@@ -146,3 +146,18 @@ def test_demo_setup_can_be_run_again(cli_settings):
     assert first[0] == second[0] == 0
     assert "officer@demo.beat" in second[1]
     assert query(cli_settings, lambda: User.filter(email__endswith="@demo.beat").count()) == 4
+
+
+def test_teams_add_and_assign(cli_settings, demo_areas):
+    run("areas", "sync", "city-of-london", "--source", str(demo_areas))
+    assert run(
+        "teams", "add", "--force", "city-of-london", "--id", "north", "--name", "City North"
+    ) == (
+        0,
+        "created team north (City North) in city-of-london\n",
+    )
+    code, out = run(
+        "teams", "assign", "--force", "city-of-london", "--team", "north",
+        "--neighbourhoods", "E05009288,E05009292",
+    )  # fmt: skip
+    assert (code, out) == (0, "team north now covers 2: Aldersgate, Bishopsgate\n")
