@@ -268,13 +268,31 @@ class Auth:
             raise NotAuthenticated("the refresh token has expired; sign in again")
         # Claim the token atomically: only one caller can move used_at from NULL.
         claimed = await RefreshToken.filter(id=record.id, used_at=None).update(used_at=now)
-        if claimed != 1:
+        if claimed != 1 and not await self._is_retry(record, now):
             await self._revoke(session.id, now, "refresh-token-reuse")
             log.warning("refresh token reused; session revoked", extra={"session": str(session.id)})
             raise NotAuthenticated("the refresh token was already used; sign in again")
         async with in_transaction():
             await Session.filter(id=session.id).update(last_used_at=now)
             return await self._issue(user, session, now)
+
+    async def _is_retry(self, record: RefreshToken, now: datetime) -> bool:
+        """A phone that lost the answer to its refresh sends the same token again at once.
+
+        Within the grace period, and only while the chain has not moved on (no token of
+        the session used since), that is a retry, not a thief: answer it with a new pair.
+        """
+        fresh = await RefreshToken.get(id=record.id)
+        if fresh.used_at is None or now - fresh.used_at > self.settings.refresh_reuse_grace:
+            return False
+        moved_on = (
+            await RefreshToken.filter(session_id=record.session_id, used_at__gte=fresh.used_at)
+            .exclude(id=record.id)
+            .exists()
+        )
+        if not moved_on:
+            log.info("refresh retried within grace", extra={"session": str(record.session_id)})
+        return not moved_on
 
     async def _revoke(self, session_id: uuid.UUID, now: datetime, reason: str) -> None:
         await Session.filter(id=session_id, revoked_at=None).update(

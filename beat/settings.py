@@ -11,7 +11,9 @@ from pathlib import Path
 from beat.errors import ConfigError
 
 
-def _seconds(env: Mapping[str, str], name: str, default: int) -> timedelta:
+def _seconds(
+    env: Mapping[str, str], name: str, default: int, *, allow_zero: bool = False
+) -> timedelta:
     raw = env.get(name)
     if raw is None or raw == "":
         return timedelta(seconds=default)
@@ -19,7 +21,7 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> timedelta:
         value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number of seconds, not {raw!r}") from exc
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name} must be positive, not {value}")
     return timedelta(seconds=value)
 
@@ -45,6 +47,8 @@ class Settings:
     jwt_audience: str = "beat-app"
     access_token_ttl: timedelta = timedelta(minutes=15)
     refresh_token_ttl: timedelta = timedelta(days=30)
+    # A refresh token presented again this soon, before its successor is used, is a retry.
+    refresh_reuse_grace: timedelta = timedelta(seconds=30)
     # Login throttling: failures allowed per window before the key is locked for the window.
     login_failures_per_account: int = 5
     login_failures_per_address: int = 30
@@ -89,6 +93,7 @@ class Settings:
             jwt_audience=env.get("BEAT_JWT_AUDIENCE") or "beat-app",
             access_token_ttl=_seconds(env, "BEAT_ACCESS_TOKEN_TTL", 15 * 60),
             refresh_token_ttl=_seconds(env, "BEAT_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            refresh_reuse_grace=_seconds(env, "BEAT_REFRESH_REUSE_GRACE", 30, allow_zero=True),
             login_failures_per_account=_int(env, "BEAT_LOGIN_FAILURES_PER_ACCOUNT", 5),
             login_failures_per_address=_int(env, "BEAT_LOGIN_FAILURES_PER_ADDRESS", 30),
             login_window=_seconds(env, "BEAT_LOGIN_WINDOW", 15 * 60),

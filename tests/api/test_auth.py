@@ -96,11 +96,12 @@ async def test_refresh_rotates_the_refresh_token(client, officer):
     assert me.status == 200
 
 
-async def test_a_reused_refresh_token_revokes_the_whole_family(client, officer):
+async def test_a_reused_refresh_token_revokes_the_whole_family(client, officer, clock):
     first = await login(client, EMAIL)
     rotated = await (
         await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     ).json()
+    clock.advance(seconds=31)  # past the grace for a phone retrying a lost answer
 
     replay = await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status == 401
@@ -116,10 +117,39 @@ async def test_a_reused_refresh_token_revokes_the_whole_family(client, officer):
     assert session.revoked_reason == "refresh-token-reuse"
 
 
-async def test_other_sessions_survive_a_reuse_in_one(client, officer):
+async def test_a_replay_after_the_chain_moved_on_is_theft_even_within_the_grace(client, officer):
+    first = await login(client, EMAIL)
+    second = await (
+        await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
+    third = await client.post("/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert third.status == 200
+    replay = await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status == 401
+    assert (await Session.get(user_id=officer.id)).revoked_reason == "refresh-token-reuse"
+
+
+async def test_a_phone_that_lost_the_refresh_answer_may_retry_at_once(client, officer, clock):
+    first = await login(client, EMAIL)
+    lost = await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert lost.status == 200  # the answer never reached the phone
+    clock.advance(seconds=5)
+    retry = await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert retry.status == 200
+    again = await retry.json()
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {again['access_token']}"})
+    assert me.status == 200
+    refreshed = await client.post(
+        "/v1/auth/refresh", json={"refresh_token": again["refresh_token"]}
+    )
+    assert refreshed.status == 200
+
+
+async def test_other_sessions_survive_a_reuse_in_one(client, officer, clock):
     phone = await login(client, EMAIL)
     tablet = await login(client, EMAIL)
     await client.post("/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
+    clock.advance(minutes=1)
     await client.post("/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {tablet['access_token']}"})
     assert me.status == 200
