@@ -86,7 +86,7 @@ async def create_user(
             team = await Team.get_or_none(force_id=force_id, code=team_code)
             if team is None:
                 raise Invalid.field("team", f"unknown team {team_code!r} in force {force_id}")
-    password_hash = passwords.hash_password(password)
+    password_hash = await passwords.hash_password_async(password)
     try:
         user = await User.create(
             email=email,
@@ -206,7 +206,7 @@ class Auth:
         address_key = f"login:address:{address}"
         await throttle.ensure_allowed([account_key, address_key], now)
         user = await User.get_or_none(email=email)
-        ok = passwords.verify_password(user.password_hash if user else None, password)
+        ok = await passwords.verify_password_async(user.password_hash if user else None, password)
         if user is None or not ok or not user.is_active:
             window = self.settings.login_window
             await throttle.record_failure(
@@ -219,7 +219,7 @@ class Auth:
             raise NotAuthenticated("the e-mail address or password is wrong")
         await throttle.clear(account_key)
         if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
+            user.password_hash = await passwords.hash_password_async(password)
             await user.save(update_fields=["password_hash"])
         async with in_transaction():
             session = await Session.create(

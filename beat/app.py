@@ -43,7 +43,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 @web.middleware
 async def _db_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Make this app's Tortoise context current for the request's task."""
-    with request.app[DB]:
+    with db.current(request.app[DB]):
         return await handler(request)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.context import TortoiseContext
+from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.graph import MigrationKey
 
@@ -56,11 +56,25 @@ def _ensure_sqlite_dir(settings: Settings) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+@contextmanager
+def current(ctx: TortoiseContext) -> Iterator[None]:
+    """Make `ctx` the Tortoise context of the running task, for the block.
+
+    `with ctx:` keeps its reset token on the shared context object, so two overlapping
+    requests would reset each other's; here each task keeps its own token.
+    """
+    token = _current_context.set(ctx)
+    try:
+        yield
+    finally:
+        _current_context.reset(token)
+
+
 async def open_db(settings: Settings, *, create_db: bool = False) -> TortoiseContext:
     """Initialise a Tortoise context for this process (not entered: callers enter it per task)."""
     _ensure_sqlite_dir(settings)
     ctx = TortoiseContext()
-    with ctx:  # models resolve their connection through the current context, even during init
+    with current(ctx):  # models resolve their connection through the current context, even in init
         await ctx.init(config=tortoise_config(settings), _create_db=create_db)
     return ctx
 
@@ -70,7 +84,7 @@ async def db_session(settings: Settings) -> AsyncIterator[TortoiseContext]:
     """Open the database for the duration of a block and make it current (CLI, scripts)."""
     ctx = await open_db(settings)
     try:
-        with ctx:
+        with current(ctx):
             yield ctx
     finally:
         await ctx.close_connections()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -12,7 +14,15 @@ MAX_LENGTH = 1024
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a miss costs the same time as a hit.
-_DUMMY_HASH = _hasher.hash("beat-dummy-password-for-timing")
+# Made on first use, not at import.
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("beat-dummy-password-for-timing")
+    return _dummy_hash
 
 
 def use_parameters(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
@@ -20,9 +30,9 @@ def use_parameters(*, time_cost: int, memory_cost: int, parallelism: int) -> Non
 
     Existing hashes keep verifying: their parameters are stored in them.
     """
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
-    _DUMMY_HASH = _hasher.hash("beat-dummy-password-for-timing")
+    _dummy_hash = None
 
 
 def check_strength(password: str) -> None:
@@ -41,9 +51,18 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; spends the same effort when there is no hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+# argon2 takes ~100 ms of CPU on purpose: off the event loop, so other requests go on.
+async def hash_password_async(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

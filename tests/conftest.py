@@ -102,7 +102,7 @@ def clock() -> FakeClock:
 async def db(settings: Settings) -> AsyncIterator[TortoiseContext]:
     """A clean database, current for the test's own queries."""
     ctx = await beat_db.open_db(settings)
-    with ctx:
+    with beat_db.current(ctx):
         if PG_URL:
             await _truncate_postgres(ctx)
         yield ctx

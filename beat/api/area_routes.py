@@ -6,7 +6,7 @@ from aiohttp import web
 
 from beat import areas
 from beat.api import serialise
-from beat.api.inputs import query_float, query_str, reject_unknown_query
+from beat.api.inputs import path_str, query_float, query_str, reject_unknown_query
 from beat.api.keys import LOCATOR
 
 routes = web.RouteTableDef()
@@ -25,14 +25,14 @@ async def forces(request: web.Request) -> web.Response:
 
 @routes.get("/v1/forces/{force}")
 async def force(request: web.Request) -> web.Response:
-    found = await areas.get_force(request.match_info["force"])
+    found = await areas.get_force(path_str(request, "force"))
     return web.json_response(serialise.force(found), headers=PUBLIC_CACHE)
 
 
 @routes.get("/v1/forces/{force}/neighbourhoods")
 async def neighbourhoods(request: web.Request) -> web.Response:
     reject_unknown_query(request, set())
-    found = await areas.list_neighbourhoods(request.match_info["force"])
+    found = await areas.list_neighbourhoods(path_str(request, "force"))
     return web.json_response(
         {"items": [serialise.area_summary(n) for n in found]}, headers=PUBLIC_CACHE
     )
@@ -60,6 +60,6 @@ async def search(request: web.Request) -> web.Response:
 @routes.get("/v1/areas/{force}/{neighbourhood}")
 async def area(request: web.Request) -> web.Response:
     found = await areas.get_neighbourhood(
-        request.match_info["force"], request.match_info["neighbourhood"]
+        path_str(request, "force"), path_str(request, "neighbourhood")
     )
     return web.json_response(serialise.area(found), headers=PUBLIC_CACHE)

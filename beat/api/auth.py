@@ -17,6 +17,8 @@ def bearer_token(request: web.Request) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("send an access token: Authorization: Bearer <token>")
+    if not token.isascii():  # a JWT is base64url and dots; other bytes would break its decoder
+        raise NotAuthenticated("the access token is malformed")
     return token.strip()
 
 

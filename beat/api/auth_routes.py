@@ -8,7 +8,7 @@ from pydantic import Field
 from beat import accounts, areas
 from beat.api import serialise
 from beat.api.auth import actor, client_address, session_id
-from beat.api.inputs import Body, read_json
+from beat.api.inputs import Body, header_text, read_json
 from beat.api.keys import AUTH, CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -38,7 +38,7 @@ async def login(request: web.Request) -> web.Response:
         body.email,
         body.password,
         address=client_address(request),
-        user_agent=request.headers.get("User-Agent", ""),
+        user_agent=header_text(request, "User-Agent"),
     )
     await pair.user.fetch_related("team")
     return web.json_response(serialise.tokens(pair, request.app[CLOCK]()), headers=NO_STORE)

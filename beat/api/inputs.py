@@ -6,16 +6,27 @@ import json
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from beat.api.problems import BadRequest
 from beat.errors import FieldError, Invalid
+
+# Valid in JSON and URLs, but PostgreSQL cannot store or even compare text holding one.
+NUL = "\x00"
+NUL_REASON = "must not contain NUL characters"
 
 
 class Body(BaseModel):
     """Base for request bodies: unknown fields are errors and types are never coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_max_length=10_000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and NUL in value:
+            raise ValueError(NUL_REASON)
+        return value
 
 
 B = TypeVar("B", bound=Body)
@@ -41,6 +52,8 @@ async def read_json(request: web.Request, model: type[B]) -> B:
         data = json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # a few KiB of "[[[[..." exhaust the parser's stack
+        raise BadRequest("the body is not valid JSON: it is nested too deeply") from exc
     if not isinstance(data, dict):
         raise Invalid("the body must be a JSON object", [FieldError("/", "must be an object")])
     try:
@@ -63,6 +76,8 @@ def query_str(
     value = values[0]
     if len(value) > max_length:
         raise Invalid.field(name, f"must be at most {max_length} characters")
+    if NUL in value:
+        raise Invalid.field(name, NUL_REASON)
     return value
 
 
@@ -78,9 +93,28 @@ def query_float(request: web.Request, name: str) -> float:
     return value
 
 
+def header_text(request: web.Request, name: str) -> str:
+    """A header as storable text: bytes that are not UTF-8 become U+FFFD, not surrogates."""
+    raw = request.headers.get(name, "")
+    # aiohttp keeps undecodable header bytes as lone surrogates, which no database stores.
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def path_str(request: web.Request, name: str) -> str:
+    """A path segment naming something; no name holds a NUL, so none is looked up."""
+    raw = request.match_info[name]
+    if NUL in raw:
+        raise web.HTTPNotFound(text=f"no such {name.replace('_', ' ')}")
+    return raw
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; PostgreSQL refuses larger values
+
+
 def path_int(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 12:
+    # isascii: "²" and other Unicode digits pass isdigit() but not int().
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
         raise web.HTTPNotFound(text=f"no such {name.replace('_', ' ')}")
     return int(raw)
 

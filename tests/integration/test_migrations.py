@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -92,20 +93,30 @@ def generated_url(tmp_path) -> str:
     return f"sqlite://{tmp_path / 'generated.sqlite3'}"
 
 
+async def _drop_generated(db: TortoiseContext, url: str) -> None:
+    name = url.rpartition("/")[2]
+    await db.db().execute_script(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-async def generated_schema(tmp_path) -> Schema:
+async def generated_schema(tmp_path, db) -> AsyncIterator[Schema]:
+    """The schema Tortoise generates straight from the models, in a database of its own."""
     url = generated_url(tmp_path)
+    if PG_URL:
+        await _drop_generated(db, url)
     ctx = TortoiseContext()
-    with ctx:
-        await ctx.init(
-            config=beat_db.tortoise_config(Settings(database_url=url)), _create_db=bool(PG_URL)
-        )
-        await ctx.generate_schemas(safe=False)
-        schema = await introspect(ctx)
-        if PG_URL:
-            await ctx.db().db_delete()
-    await ctx.close_connections()
-    return schema
+    try:
+        with beat_db.current(ctx):
+            await ctx.init(
+                config=beat_db.tortoise_config(Settings(database_url=url)), _create_db=bool(PG_URL)
+            )
+            await ctx.generate_schemas(safe=False)
+            schema = await introspect(ctx)
+    finally:
+        await ctx.close_connections()
+    yield schema
+    if PG_URL:
+        await _drop_generated(db, url)
 
 
 async def test_migrated_schema_equals_the_models(db, generated_schema):
