@@ -12,6 +12,8 @@ from beat.api.keys import LOCATOR
 routes = web.RouteTableDef()
 
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+# The longest ids stored (Force.id, Neighbourhood.code): longer ones name nothing.
+FORCE_ID_MAX, AREA_ID_MAX = 64, 100
 
 
 @routes.get("/v1/forces")
@@ -25,14 +27,14 @@ async def forces(request: web.Request) -> web.Response:
 
 @routes.get("/v1/forces/{force}")
 async def force(request: web.Request) -> web.Response:
-    found = await areas.get_force(path_str(request, "force"))
+    found = await areas.get_force(path_str(request, "force", max_length=FORCE_ID_MAX))
     return web.json_response(serialise.force(found), headers=PUBLIC_CACHE)
 
 
 @routes.get("/v1/forces/{force}/neighbourhoods")
 async def neighbourhoods(request: web.Request) -> web.Response:
     reject_unknown_query(request, set())
-    found = await areas.list_neighbourhoods(path_str(request, "force"))
+    found = await areas.list_neighbourhoods(path_str(request, "force", max_length=FORCE_ID_MAX))
     return web.json_response(
         {"items": [serialise.area_summary(n) for n in found]}, headers=PUBLIC_CACHE
     )
@@ -60,6 +62,7 @@ async def search(request: web.Request) -> web.Response:
 @routes.get("/v1/areas/{force}/{neighbourhood}")
 async def area(request: web.Request) -> web.Response:
     found = await areas.get_neighbourhood(
-        path_str(request, "force"), path_str(request, "neighbourhood")
+        path_str(request, "force", max_length=FORCE_ID_MAX),
+        path_str(request, "neighbourhood", max_length=AREA_ID_MAX),
     )
     return web.json_response(serialise.area(found), headers=PUBLIC_CACHE)

@@ -100,10 +100,13 @@ def header_text(request: web.Request, name: str) -> str:
     return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def path_str(request: web.Request, name: str) -> str:
-    """A path segment naming something; no name holds a NUL, so none is looked up."""
+def path_str(request: web.Request, name: str, *, max_length: int) -> str:
+    """A path segment naming something stored; no stored name is longer or holds a NUL.
+
+    Such names are never looked up: the ORM refuses over-long values with an error of its own.
+    """
     raw = request.match_info[name]
-    if NUL in raw:
+    if len(raw) > max_length or NUL in raw:
         raise web.HTTPNotFound(text=f"no such {name.replace('_', ' ')}")
     return raw
 

@@ -627,12 +627,22 @@ async def test_nul_characters_are_refused(contract_client, world, method, path, 
 
 
 @pytest.mark.parametrize(
-    "path",
-    ["/v1/forces/%00", "/v1/forces/%00/neighbourhoods", f"/v1/areas/{DEMO_FORCE}/%00"],
+    ("path", "off_contract"),
+    [
+        ("/v1/forces/%00", False),
+        ("/v1/forces/%00/neighbourhoods", False),
+        (f"/v1/areas/{DEMO_FORCE}/%00", False),
+        # Longer than any stored id: the ORM would refuse to even look them up.
+        (f"/v1/forces/{'f' * 65}", True),
+        (f"/v1/forces/{'f' * 65}/neighbourhoods", True),
+        (f"/v1/areas/{'f' * 65}/{ALDERSGATE}", True),
+        (f"/v1/areas/{DEMO_FORCE}/{'E' * 101}", True),
+    ],
 )
-async def test_nul_characters_in_names_find_nothing(contract_client, world, path):
-    reply = await contract_client.get(path)
+async def test_names_that_cannot_exist_find_nothing(contract_client, world, path, off_contract):
+    reply = await contract_client.get(path, off_contract=off_contract)
     assert reply.status == 404
+    assert reply.problem_type == "/problems/not-found"
 
 
 async def raw_exchange(client: TestClient, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
