@@ -23,24 +23,39 @@ async def ensure_allowed(keys: list[str], now: datetime) -> None:
 
 
 async def record_failure(key: str, *, limit: int, window: timedelta, now: datetime) -> None:
-    """Count one failure for `key`; lock it until the window ends once `limit` is reached."""
-    for _ in range(3):
+    """Count one failure for `key`; lock it until the window ends once `limit` is reached.
+
+    Other processes (and a successful sign-in clearing the key) act on the same row at the
+    same time, so every step is a conditional update that starts over if the row moved.
+    """
+    for _ in range(5):
         counter = await ThrottleCounter.get_or_none(key=key)
         if counter is None:
             try:
-                counter = await ThrottleCounter.create(key=key, window_start=now, failures=0)
+                await ThrottleCounter.create(
+                    key=key,
+                    window_start=now,
+                    failures=1,
+                    locked_until=now + window if limit <= 1 else None,
+                )
+                return
             except IntegrityError:
-                continue  # another process created it first
+                continue  # another request created it first
         if counter.window_start + window <= now:
-            # A new window: restart the count, unless another process already did.
-            await ThrottleCounter.filter(id=counter.id, window_start=counter.window_start).update(
-                window_start=now, failures=0, locked_until=None
-            )
-        await ThrottleCounter.filter(id=counter.id).update(failures=F("failures") + 1)
-        counter = await ThrottleCounter.get(id=counter.id)
-        if counter.failures >= limit and counter.locked_until is None:
-            await ThrottleCounter.filter(id=counter.id).update(
-                locked_until=counter.window_start + window
+            restarted = await ThrottleCounter.filter(
+                id=counter.id, window_start=counter.window_start
+            ).update(window_start=now, failures=0, locked_until=None)
+            if not restarted:
+                continue
+            counter.window_start = now
+        if not await ThrottleCounter.filter(id=counter.id).update(failures=F("failures") + 1):
+            continue  # cleared meanwhile
+        fresh = await ThrottleCounter.get_or_none(id=counter.id)
+        if fresh is None:
+            continue
+        if fresh.failures >= limit and fresh.locked_until is None:
+            await ThrottleCounter.filter(id=fresh.id).update(
+                locked_until=fresh.window_start + window
             )
         return
 
