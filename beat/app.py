@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from beat import db
 from beat.accounts import Auth
-from beat.api import area_routes, auth_routes, user_routes
+from beat.api import area_routes, auth_routes, team_routes, user_routes
 from beat.api.keys import AUTH, CLOCK, DB, LOCATOR, METRICS, SETTINGS
 from beat.api.observability import HTTP_METRICS, HttpMetrics, healthz, metrics, metrics_middleware
 from beat.api.problems import problems_middleware
@@ -70,6 +70,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for table in (auth_routes.routes, area_routes.routes, user_routes.routes):
+    for table in (auth_routes.routes, area_routes.routes, team_routes.routes, user_routes.routes):
         app.router.add_routes(table)
     return app

@@ -24,7 +24,8 @@ class Body(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: object) -> object:
-        if isinstance(value, str) and NUL in value:
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and NUL in item for item in items):
             raise ValueError(NUL_REASON)
         return value
 

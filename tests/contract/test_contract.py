@@ -217,6 +217,8 @@ BODY_ROUTES = [
     ("POST", "/v1/auth/register"),
     ("POST", f"/v1/forces/{DEMO_FORCE}/users"),
     ("PATCH", "/v1/users/{officer}"),
+    ("POST", f"/v1/forces/{DEMO_FORCE}/teams"),
+    ("POST", f"/v1/forces/{DEMO_FORCE}/teams/{ALDERSGATE}/neighbourhoods"),
 ]
 
 
@@ -278,6 +280,10 @@ async def test_a_body_over_the_limit_is_413(contract_client, world, admin_token,
     body = {"refresh_token": "rt_x"} if path.endswith("refresh") else {"email": "a@b.co"}
     if method == "PATCH":
         body = {"display_name": "x"}
+    elif path.endswith("teams"):
+        body = {"id": "north", "name": "City North"}
+    elif path.endswith("neighbourhoods"):
+        body = {"neighbourhoods": [BISHOPSGATE]}
     elif path.endswith(("login", "register", "users")):
         body["password"] = PASSWORD
     if path.endswith("users"):
@@ -325,6 +331,7 @@ AUTHENTICATED = [
     ("POST", "/v1/auth/logout"),
     ("GET", f"/v1/forces/{DEMO_FORCE}/users"),
     ("GET", "/v1/users/1"),
+    ("GET", f"/v1/forces/{DEMO_FORCE}/teams"),
 ]
 
 
@@ -673,3 +680,79 @@ async def test_header_bytes_that_are_not_utf8_are_no_trouble(client, world):
     )
     assert status == 401
     assert b"application/problem+json" in rest
+
+
+# ---- teams ------------------------------------------------------------------------------------
+
+
+async def test_staff_list_their_forces_teams_with_the_areas_each_covers(contract_client, world):
+    reply = await contract_client.get(
+        f"/v1/forces/{DEMO_FORCE}/teams", token=await token_for(contract_client, COMMS)
+    )
+    assert reply.status == 200
+    teams = {t["id"]: t for t in reply.json["items"]}
+    assert len(teams) == 25
+    assert [n["id"] for n in teams[ALDERSGATE]["neighbourhoods"]] == [ALDERSGATE]
+
+
+async def test_a_resident_may_not_list_teams(contract_client, world):
+    reply = await contract_client.get(
+        f"/v1/forces/{DEMO_FORCE}/teams", token=await token_for(contract_client, RESIDENT)
+    )
+    assert reply.status == 403
+
+
+async def test_an_admin_makes_a_district_team_and_gives_it_wards(contract_client, world):
+    token = await token_for(contract_client, ADMIN)
+    made = await contract_client.post(
+        f"/v1/forces/{DEMO_FORCE}/teams",
+        json_body={"id": "city-north", "name": "City North"},
+        token=token,
+    )
+    assert made.status == 201
+    assert made.json == {"id": "city-north", "name": "City North", "neighbourhoods": []}
+    again = await contract_client.post(
+        f"/v1/forces/{DEMO_FORCE}/teams",
+        json_body={"id": "city-north", "name": "Again"},
+        token=token,
+    )
+    assert again.status == 409
+    given = await contract_client.post(
+        f"/v1/forces/{DEMO_FORCE}/teams/city-north/neighbourhoods",
+        json_body={"neighbourhoods": [ALDERSGATE, BISHOPSGATE]},
+        token=token,
+    )
+    assert given.status == 200
+    assert sorted(n["id"] for n in given.json["neighbourhoods"]) == [ALDERSGATE, BISHOPSGATE]
+
+
+async def test_assigning_an_unknown_ward_changes_nothing(contract_client, world):
+    token = await token_for(contract_client, ADMIN)
+    reply = await contract_client.post(
+        f"/v1/forces/{DEMO_FORCE}/teams/{ALDERSGATE}/neighbourhoods",
+        json_body={"neighbourhoods": [BISHOPSGATE, "E09999999"]},
+        token=token,
+    )
+    assert reply.status == 422
+    listing = await contract_client.get(f"/v1/forces/{DEMO_FORCE}/teams", token=token)
+    teams = {t["id"]: t for t in listing.json["items"]}
+    assert [n["id"] for n in teams[BISHOPSGATE]["neighbourhoods"]] == [BISHOPSGATE]
+
+
+async def test_officers_and_comms_may_not_change_teams(contract_client, world):
+    for who in (OFFICER, COMMS):
+        reply = await contract_client.post(
+            f"/v1/forces/{DEMO_FORCE}/teams/{ALDERSGATE}/neighbourhoods",
+            json_body={"neighbourhoods": [BISHOPSGATE]},
+            token=await token_for(contract_client, who),
+        )
+        assert reply.status == 403
+
+
+async def test_an_unknown_team_is_404(contract_client, world):
+    reply = await contract_client.post(
+        f"/v1/forces/{DEMO_FORCE}/teams/nope/neighbourhoods",
+        json_body={"neighbourhoods": [BISHOPSGATE]},
+        token=await token_for(contract_client, ADMIN),
+    )
+    assert reply.status == 404
