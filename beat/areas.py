@@ -29,6 +29,13 @@ CONTACT_KEYS = (
 )  # fmt: skip
 
 
+FORCE_ID_MAX, AREA_ID_MAX = 64, 100  # the widths of Force.id and Neighbourhood.code
+
+
+def _storable(value: str, limit: int) -> bool:
+    return len(value) <= limit and "\x00" not in value
+
+
 class AreaSource(Protocol):
     """Where force and neighbourhood data comes from: the police.uk API or a folder of it."""
 
@@ -48,13 +55,14 @@ def plain_text(value: object) -> str:
     """police.uk text fields carry HTML and entities; keep readable plain text only."""
     if not isinstance(value, str):
         return ""
-    text = _TAG.sub(" ", value)
+    text = _TAG.sub(" ", value.replace("\x00", ""))
     text = html.unescape(text)
     return re.sub(r"[ \t\r\f\v]+", " ", re.sub(r"\s*\n\s*", "\n", text)).strip()
 
 
 def _str(value: object, limit: int) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    # NUL is never meaningful in police.uk text, and PostgreSQL cannot store it.
+    return value.replace("\x00", "").strip()[:limit] if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,8 @@ class NeighbourhoodData:
 def parse_force(payload: object, where: str) -> ForceData:
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
         raise SourceError("expected a force object with an id", location=where)
+    if not _storable(payload["id"], FORCE_ID_MAX):
+        raise SourceError("the force id is not usable", location=where)
     methods = []
     for item in payload.get("engagement_methods") or []:
         if isinstance(item, dict):
@@ -111,6 +121,8 @@ def parse_neighbourhood_list(payload: object, where: str) -> list[tuple[str, str
     for i, item in enumerate(payload):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
             raise SourceError(f"item {i} has no id", location=where)
+        if not _storable(item["id"], AREA_ID_MAX):
+            raise SourceError(f"item {i}: the id is not a usable neighbourhood id", location=where)
         out.append((item["id"], plain_text(item.get("name")) or item["id"]))
     return out
 
@@ -381,7 +393,7 @@ async def list_forces() -> list[Force]:
 
 
 async def get_force(force_id: str) -> Force:
-    force = await Force.get_or_none(id=force_id)
+    force = await Force.get_or_none(id=force_id) if _storable(force_id, FORCE_ID_MAX) else None
     if force is None:
         raise NotFound(f"no force {force_id!r}")
     return force
@@ -393,6 +405,8 @@ async def list_neighbourhoods(force_id: str) -> list[Neighbourhood]:
 
 
 async def get_neighbourhood(force_id: str, code: str) -> Neighbourhood:
+    if not (_storable(force_id, FORCE_ID_MAX) and _storable(code, AREA_ID_MAX)):
+        raise NotFound(f"no neighbourhood {code!r} in force {force_id!r}")
     area = await Neighbourhood.get_or_none(
         force_id=force_id, code=code, retired_at=None
     ).prefetch_related("force", "team")

@@ -8,12 +8,11 @@ from beat import areas
 from beat.api import serialise
 from beat.api.inputs import path_str, query_float, query_str, reject_unknown_query
 from beat.api.keys import LOCATOR
+from beat.areas import AREA_ID_MAX, FORCE_ID_MAX
 
 routes = web.RouteTableDef()
 
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
-# The longest ids stored (Force.id, Neighbourhood.code): longer ones name nothing.
-FORCE_ID_MAX, AREA_ID_MAX = 64, 100
 
 
 @routes.get("/v1/forces")

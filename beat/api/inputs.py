@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -82,16 +83,16 @@ def query_str(
     return value
 
 
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
 def query_float(request: web.Request, name: str) -> float:
     raw = query_str(request, name, max_length=40)
     assert raw is not None
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise Invalid.field(name, "must be a number") from exc
-    if value != value or value in (float("inf"), float("-inf")):
-        raise Invalid.field(name, "must be a finite number")
-    return value
+    # A plain decimal, as a phone's GPS gives it: no "1_0", "nan", "inf" or hex.
+    if not _DECIMAL.fullmatch(raw):
+        raise Invalid.field(name, "must be a decimal number, e.g. 51.5155")
+    return float(raw)
 
 
 def header_text(request: web.Request, name: str) -> str:

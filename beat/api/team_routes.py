@@ -13,9 +13,9 @@ from pydantic import Field
 
 from beat import teams
 from beat.api import serialise
-from beat.api.area_routes import AREA_ID_MAX, FORCE_ID_MAX
 from beat.api.auth import actor
 from beat.api.inputs import Body, path_str, read_json
+from beat.areas import AREA_ID_MAX, FORCE_ID_MAX
 from beat.errors import Invalid
 
 routes = web.RouteTableDef()

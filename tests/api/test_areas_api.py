@@ -112,3 +112,15 @@ async def test_search_needs_a_sensible_query(client, synced, q):
 async def test_search_treats_wildcards_as_text(client, synced):
     body = await (await client.get("/v1/areas/search", params={"q": "%_"})).json()
     assert body["items"] == []
+
+
+@pytest.mark.parametrize("value", ["1_0", "0x1A", "1,5", " 51.5", "+-1"])
+async def test_locate_takes_plain_decimals_only(client, synced, value):
+    response = await client.get("/v1/areas/locate", params={"lat": value, "lng": "-0.09"})
+    assert response.status == 422
+
+
+async def test_locate_takes_what_phones_send(client, synced):
+    for lat, lng in (("51.5179", "-0.0971"), ("+51.5179", "-.0971"), ("5.15179e1", "-0.0971")):
+        response = await client.get("/v1/areas/locate", params={"lat": lat, "lng": lng})
+        assert (await response.json())["id"] == "E05009288"

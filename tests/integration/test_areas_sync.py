@@ -188,3 +188,11 @@ async def test_an_unknown_force_over_http_is_a_source_error_naming_the_url(
         client = PoliceUkClient(session, str(server.make_url("/api")), retries=0)
         with pytest.raises(SourceError, match=r"/api/kent: not found"):
             await areas.sync_force(client, "kent", now=now())
+
+
+async def test_over_long_ids_name_nothing(db, folder):
+    await areas.sync_force(FolderSource(folder), DEMO_FORCE, now=now())
+    with pytest.raises(NotFound):
+        await areas.get_neighbourhood(DEMO_FORCE, "E" * 500)
+    with pytest.raises(NotFound):
+        await areas.get_force("f" * 500)

@@ -127,3 +127,15 @@ def test_a_self_intersecting_ring_is_repaired_not_dropped():
 def test_unusable_boundaries_are_source_errors(payload, reason):
     with pytest.raises(SourceError, match=reason):
         parse_boundary(payload, "b")
+
+
+def test_nul_characters_never_reach_the_database():
+    area = parse_neighbourhood({"id": "N1", "name": "Old\x00 Town", "url_force": "x\x00"}, "t")
+    assert area.name == "Old Town"
+    assert area.url_force == "x"
+
+
+@pytest.mark.parametrize("bad_id", ["x" * 101, "N\x001"])
+def test_unusable_neighbourhood_ids_are_source_errors(bad_id):
+    with pytest.raises(SourceError, match="item 0"):
+        parse_neighbourhood_list([{"id": bad_id, "name": "N"}], "t")
