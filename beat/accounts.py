@@ -257,7 +257,7 @@ class Auth:
         now = self.clock()
         record = await RefreshToken.get_or_none(
             token_hash=_hash_refresh(refresh_token)
-        ).prefetch_related("session__user")
+        ).select_related("session__user__team")
         if record is None:
             raise NotAuthenticated("the refresh token is not valid")
         session: Session = record.session
@@ -307,7 +307,8 @@ class Auth:
     async def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
         """The user an access token speaks for, with its session; NotAuthenticated otherwise."""
         claims = self.issuer.verify(access_token)
-        session = await Session.get_or_none(id=claims.session_id).prefetch_related("user")
+        # One query: the session, its user and the user's team, joined.
+        session = await Session.get_or_none(id=claims.session_id).select_related("user__team")
         if session is None or session.revoked_at is not None or session.user_id != claims.subject:
             raise NotAuthenticated("the session has ended; sign in again")
         user: User = session.user

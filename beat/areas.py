@@ -388,6 +388,10 @@ def _json_geometry(geometry: Any) -> dict[str, object] | None:
 # ---- reading -------------------------------------------------------------------------------
 
 
+# What a list of areas shows: never the boundary, which can be thousands of points.
+SUMMARY = ("id", "force_id", "code", "name", "centre_lat", "centre_lng", "team_id")
+
+
 async def list_forces() -> list[Force]:
     return await Force.all().order_by("name")
 
@@ -401,7 +405,11 @@ async def get_force(force_id: str) -> Force:
 
 async def list_neighbourhoods(force_id: str) -> list[Neighbourhood]:
     await get_force(force_id)
-    return await Neighbourhood.filter(force_id=force_id, retired_at=None).order_by("name")
+    return (
+        await Neighbourhood.filter(force_id=force_id, retired_at=None)
+        .only(*SUMMARY)
+        .order_by("name")
+    )
 
 
 async def get_neighbourhood(force_id: str, code: str) -> Neighbourhood:
@@ -409,7 +417,7 @@ async def get_neighbourhood(force_id: str, code: str) -> Neighbourhood:
         raise NotFound(f"no neighbourhood {code!r} in force {force_id!r}")
     area = await Neighbourhood.get_or_none(
         force_id=force_id, code=code, retired_at=None
-    ).prefetch_related("force", "team")
+    ).select_related("force", "team")
     if area is None:
         raise NotFound(f"no neighbourhood {code!r} in force {force_id!r}")
     return area
@@ -427,7 +435,9 @@ async def search(
     filters: dict[str, Any] = {"name__icontains": q, "retired_at": None}
     if force_id:
         filters["force_id"] = force_id
-    rows = await Neighbourhood.filter(**filters).order_by("name", "force_id").limit(200)
+    rows = (
+        await Neighbourhood.filter(**filters).only(*SUMMARY).order_by("name", "force_id").limit(200)
+    )
     # Names that start with the query come first: "Bish" finds Bishopsgate before "Old Bishops".
     rows.sort(key=lambda n: (not n.name.lower().startswith(q.lower()), n.name.lower(), n.force_id))
     return rows[:limit]
@@ -509,7 +519,7 @@ class AreaLocator:
         if not hits:
             raise NotFound("no neighbourhood covers this point")
         # On a shared edge two areas touch the point; prefer the smaller (more specific) one.
-        candidates = await Neighbourhood.filter(id__in=hits).prefetch_related("force", "team")
+        candidates = await Neighbourhood.filter(id__in=hits).select_related("force", "team")
         by_id = dict(zip(self._ids, self._geoms, strict=True))
         candidates.sort(key=lambda n: (by_id[n.id].area, n.force_id, n.code))
         return candidates[0]
@@ -522,5 +532,7 @@ async def postable_areas(actor: User) -> list[Neighbourhood]:
     if actor.role == Role.OFFICER:
         if actor.team_id is None:
             return []
-        return await Neighbourhood.filter(team_id=actor.team_id, retired_at=None).order_by("name")
-    return await Neighbourhood.filter(force_id=actor.force_id, retired_at=None).order_by("name")
+        found = Neighbourhood.filter(team_id=actor.team_id, retired_at=None)
+    else:
+        found = Neighbourhood.filter(force_id=actor.force_id, retired_at=None)
+    return await found.only(*SUMMARY).order_by("name")

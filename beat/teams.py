@@ -43,7 +43,11 @@ async def list_teams(actor: User | None, force_id: str) -> list[TeamView]:
     _check_staff(actor, force_id, admin=False)
     await _force(force_id)
     teams = await Team.filter(force_id=force_id).order_by("name")
-    areas = await Neighbourhood.filter(force_id=force_id, retired_at=None).order_by("name")
+    areas = (
+        await Neighbourhood.filter(force_id=force_id, retired_at=None)
+        .only("id", "force_id", "code", "name", "centre_lat", "centre_lng", "team_id")
+        .order_by("name")
+    )
     by_team: dict[int, list[Neighbourhood]] = {}
     for area in areas:
         if area.team_id is not None:

@@ -48,7 +48,6 @@ async def login(request: web.Request) -> web.Response:
 async def refresh(request: web.Request) -> web.Response:
     body = await read_json(request, RefreshBody)
     pair = await request.app[AUTH].refresh(body.refresh_token)
-    await pair.user.fetch_related("team")
     return web.json_response(serialise.tokens(pair, request.app[CLOCK]()), headers=NO_STORE)
 
 
@@ -76,7 +75,6 @@ async def register(request: web.Request) -> web.Response:
 @routes.get("/v1/me")
 async def me(request: web.Request) -> web.Response:
     user = await actor(request)
-    await user.fetch_related("team")
     return web.json_response(serialise.user(user), headers=NO_STORE)
 
 

@@ -24,15 +24,24 @@ def team(value: Team | None) -> dict[str, Any] | None:
     return {"id": value.code, "name": value.name}
 
 
+def _loaded_team(owner: User | Neighbourhood) -> Team | None:
+    """The owner's team, which the query must have loaded (select_related or fetch_related)."""
+    if owner.team_id is None:
+        return None
+    loaded = owner.team
+    if not isinstance(loaded, Team):
+        raise RuntimeError(f"{type(owner).__name__} {owner.id}: team was not loaded")
+    return loaded
+
+
 def user(value: User) -> dict[str, Any]:
-    team_obj = value.team if value.team_id is not None else None
     return {
         "id": value.id,
         "email": value.email,
         "display_name": value.display_name,
         "role": value.role.value,
         "force": value.force_id,
-        "team": team(team_obj) if isinstance(team_obj, Team) else None,
+        "team": team(_loaded_team(value)),
         "disabled": not value.is_active,
         "created_at": when(value.created_at),
     }
@@ -86,7 +95,6 @@ def area_summary(value: Neighbourhood) -> dict[str, Any]:
 
 
 def area(value: Neighbourhood) -> dict[str, Any]:
-    team_obj = value.team if value.team_id is not None else None
     return {
         **area_summary(value),
         "force_name": value.force.name,
@@ -95,7 +103,7 @@ def area(value: Neighbourhood) -> dict[str, Any]:
         "url_force": value.url_force,
         "contact_details": value.contact_details,
         "locations": value.locations,
-        "team": team(team_obj) if isinstance(team_obj, Team) else None,
+        "team": team(_loaded_team(value)),
         "boundary": value.boundary,
         "boundary_updated_at": when(value.boundary_updated_at),
     }
