@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
-from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.migrations.graph import MigrationKey
 
 from beat.settings import Settings
@@ -106,17 +106,24 @@ async def pending_migrations(settings: Settings) -> list[str]:
 
 
 async def migrate(
-    settings: Settings, *, progress: Callable[[str, str, str], object] | None = None
+    settings: Settings,
+    *,
+    progress: Callable[[str, str, str], object] | None = None,
+    target: str | None = None,
 ) -> list[str]:
-    """Apply every pending migration; returns the names applied. Run once, before workers."""
+    """Apply pending migrations (up to `target`, a migration name); returns the names applied.
+
+    Run once, before the workers start: migrations take no lock.
+    """
     config = tortoise_config(settings, foreign_keys=False)
     _ensure_sqlite_dir(settings)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
         executor = _executor(ctx, config)
-        plan = await executor.plan()
+        targets = [MigrationTarget("models", target)] if target else None
+        plan = await executor.plan(targets)
         names = [step.migration.name for step in plan if not step.backward]
-        await executor.migrate(progress=progress)
+        await executor.migrate(targets, progress=progress)
         for name in names:
             log.info("migration applied", extra={"migration": name})
         return names

@@ -8,6 +8,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from beat.post_states import PostStatus
+
 
 class Role(StrEnum):
     OFFICER = "officer"
@@ -78,6 +80,9 @@ class Neighbourhood(Model):
     boundary_updated_at = fields.DatetimeField(null=True)
     # Set when police.uk stops listing the neighbourhood; kept for history, hidden from lists.
     retired_at = fields.DatetimeField(null=True)
+    # An area hold sends every post for the area to the desk, e.g. during an operation.
+    hold_since = fields.DatetimeField(null=True)
+    hold_reason = fields.CharField(max_length=300, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -103,6 +108,8 @@ class User(Model):
         "models.Team", related_name="members", null=True, on_delete=fields.SET_NULL
     )
     display_name = fields.CharField(max_length=120, default="")
+    # Trusted officers' posts skip the desk when the force's policy allows it.
+    publish_unreviewed = fields.BooleanField(default=False, db_default=False)
     disabled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -167,3 +174,231 @@ class ThrottleCounter(Model):
 
     class Meta:
         table = "throttle_counter"
+
+
+class ModerationPolicy(StrEnum):
+    ALL = "pre-moderate-all"  # every post waits for comms
+    RISKY = "risky-only"  # only posts a check flags wait
+    TRUSTED = "trusted-bypass"  # as risky-only, and trusted officers' flagged posts go too
+
+
+DEFAULT_REJECT_REASONS = [
+    "inaccurate",
+    "identifies-a-person",
+    "legal-risk",
+    "tone",
+    "duplicate",
+    "not-for-social-media",
+    "other",
+]
+
+
+class ForceSettings(Model):
+    """How a force runs its posts: moderation policy, Welsh, delays, reasons, retention."""
+
+    force: fields.OneToOneRelation[Force] = fields.OneToOneField(
+        "models.Force", related_name="settings", primary_key=True, on_delete=fields.CASCADE
+    )
+    moderation_policy = fields.CharEnumField(
+        ModerationPolicy, max_length=30, default=ModerationPolicy.RISKY
+    )
+    require_welsh = fields.BooleanField(default=False)
+    # Officers may tag any live area of their force, not only their team's.
+    officers_post_force_wide = fields.BooleanField(default=False)
+    # Minutes to wait before publishing, by post kind, e.g. {"patrol": 60}.
+    publication_delays: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    reject_reasons: fields.Field[list[str]] = fields.JSONField(default=list)
+    # Minutes past its publication time before an approved, unpublished post expires.
+    approval_grace_minutes = fields.IntField(default=15)
+    # Days after which withdrawn and rejected posts lose their content (null: kept).
+    retention_days = fields.IntField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    force_id: str
+
+    class Meta:
+        table = "force_settings"
+
+
+class Template(Model):
+    """A quick post with {placeholders}, kept by the force's administrators."""
+
+    id = fields.IntField(primary_key=True)
+    force: fields.ForeignKeyRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="templates", on_delete=fields.CASCADE
+    )
+    title = fields.CharField(max_length=120)
+    body = fields.TextField()
+    kind = fields.CharField(max_length=30, default="update")
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    force_id: str
+
+    class Meta:
+        table = "template"
+
+
+class Post(Model):
+    """An officer's update about one or more neighbourhoods, on its way to the public."""
+
+    id = fields.UUIDField(primary_key=True)
+    force: fields.ForeignKeyRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="posts", on_delete=fields.RESTRICT
+    )
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="posts", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=30, default="update")
+    status = fields.CharEnumField(PostStatus, max_length=20, db_index=True)
+    version = fields.IntField(default=1)
+    text = fields.TextField()
+    text_cy = fields.TextField(null=True)
+    # A street-level label only if the officer typed one; never derived from GPS.
+    location_label = fields.CharField(max_length=120, default="")
+    # The phone's GPS: used to suggest areas, then kept for the audit record only.
+    gps_lat = fields.FloatField(null=True)
+    gps_lng = fields.FloatField(null=True)
+    template: fields.ForeignKeyNullableRelation[Template] = fields.ForeignKeyField(
+        "models.Template", related_name="posts", null=True, on_delete=fields.SET_NULL
+    )
+    risks: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
+    publish_at = fields.DatetimeField(null=True)  # asked for by the officer
+    not_before = fields.DatetimeField(null=True)  # publish_at or the force's delay, later of
+    submitted_at = fields.DatetimeField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    published_at = fields.DatetimeField(null=True)
+    withdrawn_at = fields.DatetimeField(null=True)
+    assigned_to: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="assigned_posts", null=True, on_delete=fields.SET_NULL
+    )
+    # The last decision, as the author sees it.
+    decision = fields.CharField(max_length=30, default="")
+    decision_reason = fields.CharField(max_length=60, default="")
+    decision_note = fields.TextField(default="")
+    # The app's Idempotency-Key and a digest of the request it came with.
+    idempotency_key = fields.UUIDField(null=True)
+    request_digest = fields.CharField(max_length=64, default="")
+    purged_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    force_id: str
+    author_id: int
+    template_id: int | None
+    assigned_to_id: int | None
+
+    class Meta:
+        table = "post"
+        unique_together = (("author", "idempotency_key"),)
+
+
+class PostArea(Model):
+    """A neighbourhood a post is about."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="post_areas", on_delete=fields.CASCADE
+    )
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="post_areas", on_delete=fields.RESTRICT
+    )
+
+    post_id: uuid.UUID
+    neighbourhood_id: int
+
+    class Meta:
+        table = "post_area"
+        unique_together = (("post", "neighbourhood"),)
+
+
+class Photo(Model):
+    """An uploaded photo, re-encoded without metadata, stored under the data dir by hash."""
+
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="photos", on_delete=fields.RESTRICT
+    )
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="photos", null=True, on_delete=fields.SET_NULL
+    )
+    position = fields.IntField(default=0)
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    content_type = fields.CharField(max_length=40)
+    width = fields.IntField()
+    height = fields.IntField()
+    # Sizes stored, e.g. {"large": "<sha>.jpg", "thumb": "<sha>-thumb.jpg"}.
+    files: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    alt_text = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    owner_id: int
+    post_id: uuid.UUID | None
+
+    class Meta:
+        table = "photo"
+
+
+class PostRevision(Model):
+    """An earlier text of a post, kept when it is edited, with who changed it and the diff."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="revisions", on_delete=fields.CASCADE
+    )
+    version = fields.IntField()
+    text = fields.TextField()
+    text_cy = fields.TextField(null=True)
+    edited_by_id = fields.IntField(null=True)
+    kind = fields.CharField(max_length=30)  # edit | moderator-edit | correction
+    diff = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    post_id: uuid.UUID
+
+    class Meta:
+        table = "post_revision"
+        unique_together = (("post", "version"),)
+
+
+class AuditEntry(Model):
+    """One state change or decision. Append-only: the application never changes or deletes one.
+
+    No foreign keys, so purging a post's content or an account never touches the record.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    force_id = fields.CharField(max_length=64, db_index=True)
+    actor_id = fields.IntField(null=True)
+    actor_role = fields.CharField(max_length=20, default="system")
+    post_id = fields.UUIDField(null=True, db_index=True)
+    action = fields.CharField(max_length=40)
+    from_status = fields.CharField(max_length=20, default="")
+    to_status = fields.CharField(max_length=20, default="")
+    reason = fields.CharField(max_length=300, default="")
+    details: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "audit_entry"
+
+
+class Notification(Model):
+    """Something a user should know, e.g. a decision on their post."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=40)
+    post_id = fields.UUIDField(null=True)
+    message = fields.TextField()
+    details: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(db_index=True)
+    read_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "notification"

@@ -13,7 +13,7 @@ from tortoise.context import TortoiseContext
 from beat import db as beat_db
 from beat.app import create_app
 from beat.errors import ConfigError
-from beat.models import Force
+from beat.models import Force, Neighbourhood, Session, User
 from beat.settings import Settings
 from tests.conftest import PG_URL
 
@@ -141,3 +141,60 @@ async def test_the_app_refuses_to_start_on_an_unmigrated_database(tmp_path, keys
     with pytest.raises(ConfigError, match="run `beat migrate`"):
         await runner.setup()
     await runner.cleanup()
+
+
+async def test_rows_survive_every_migration(tmp_path):
+    """Data written under the first schema is all there after the later migrations.
+
+    On SQLite a column change rebuilds the table; with foreign keys on, that would
+    cascade-delete the rows that point at it (sessions of users, areas of forces).
+    """
+    url = (
+        PG_URL.rpartition("/")[0] + "/beat_migration_rows"
+        if PG_URL
+        else f"sqlite://{tmp_path / 'm.sqlite3'}"
+    )
+    settings = Settings(database_url=url, data_dir=tmp_path)
+    if PG_URL:
+        async with TortoiseContext() as ctx:
+            await ctx.init(config=beat_db.tortoise_config(settings), _create_db=True)
+    try:
+        assert await beat_db.migrate(settings, target="0001_initial") == ["0001_initial"]
+        async with beat_db.db_session(settings) as ctx:
+            conn = ctx.db()
+            await conn.execute_script(
+                """
+                INSERT INTO "force" (id, name, description, url, telephone, engagement_methods,
+                    created_at, updated_at)
+                VALUES ('kent', 'Kent Police', '', '', '', '[]', '2026-01-01 00:00:00+00:00',
+                    '2026-01-01 00:00:00+00:00');
+                INSERT INTO "team" (id, force_id, code, name, created_at)
+                VALUES (1, 'kent', 'K1', 'K1 team', '2026-01-01 00:00:00+00:00');
+                INSERT INTO "neighbourhood" (id, force_id, code, name, description, url_force,
+                    contact_details, locations, team_id, created_at, updated_at)
+                VALUES (1, 'kent', 'K1', 'Kent One', '', '', '{}', '[]', 1,
+                    '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+                INSERT INTO "user" (id, email, password_hash, role, force_id, team_id, display_name,
+                    created_at, updated_at)
+                VALUES (1, 'pc@kent.police.uk', 'x', 'officer', 'kent', 1, 'PC',
+                    '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+                INSERT INTO "session" (id, user_id, created_at, last_used_at, expires_at,
+                    revoked_reason, user_agent)
+                VALUES ('0d6f7a4e-3c1c-4a57-9d7e-2f1c1b0a9e01', 1, '2026-01-01 00:00:00+00:00',
+                    '2026-01-01 00:00:00+00:00', '2027-01-01 00:00:00+00:00', '', '');
+                """
+            )
+        applied = await beat_db.migrate(settings)
+        assert applied and "0001_initial" not in applied
+        async with beat_db.db_session(settings):
+            user = await User.get(id=1)
+            assert user.team_id == 1 and user.publish_unreviewed is False
+            assert await Session.filter(user_id=1).count() == 1
+            area = await Neighbourhood.get(id=1)
+            assert area.team_id == 1 and area.hold_since is None
+    finally:
+        if PG_URL:
+            async with beat_db.db_session(Settings(database_url=PG_URL)) as ctx:
+                await ctx.db().execute_script(
+                    'DROP DATABASE IF EXISTS "beat_migration_rows" WITH (FORCE)'
+                )

@@ -9,7 +9,16 @@ from pathlib import Path
 import beat
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS_AND_ROOTS = {"api", "social", "scheduler", "policeuk", "app", "cli", "migrations", "__main__"}
+ADAPTERS_AND_ROOTS = {
+    "api",
+    "social",
+    "scheduler",
+    "policeuk",
+    "app",
+    "cli",
+    "migrations",
+    "__main__",
+}
 
 
 def test_every_domain_module_is_checked_by_the_layering_contract():
