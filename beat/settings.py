@@ -54,6 +54,7 @@ class Settings:
     login_failures_per_address: int = 30
     login_window: timedelta = timedelta(minutes=15)
     max_json_body: int = 64 * 1024
+    max_photo_bytes: int = 15 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8080"
     policeuk_base_url: str = "https://data.police.uk/api"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
@@ -69,6 +70,10 @@ class Settings:
     def signing_keys_dir(self) -> Path:
         assert self.keys_dir is not None
         return self.keys_dir
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,6 +103,7 @@ class Settings:
             login_failures_per_address=_int(env, "BEAT_LOGIN_FAILURES_PER_ADDRESS", 30),
             login_window=_seconds(env, "BEAT_LOGIN_WINDOW", 15 * 60),
             max_json_body=_int(env, "BEAT_MAX_JSON_BODY", 64 * 1024),
+            max_photo_bytes=_int(env, "BEAT_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
             public_base_url=env.get("BEAT_PUBLIC_BASE_URL") or "http://127.0.0.1:8080",
             policeuk_base_url=env.get("BEAT_POLICEUK_BASE_URL") or "https://data.police.uk/api",
             trusted_proxies=proxies,
