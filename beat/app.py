@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from beat import db
+from beat import db, moderation, posts
 from beat.accounts import Auth
-from beat.api import area_routes, auth_routes, team_routes, user_routes
+from beat.api import (
+    area_routes,
+    auth_routes,
+    force_routes,
+    moderation_routes,
+    photo_routes,
+    post_routes,
+    team_routes,
+    user_routes,
+)
 from beat.api.keys import AUTH, CLOCK, DB, LOCATOR, METRICS, SETTINGS
 from beat.api.observability import HTTP_METRICS, HttpMetrics, healthz, metrics, metrics_middleware
 from beat.api.problems import problems_middleware
@@ -18,6 +30,8 @@ from beat.clock import Clock, utcnow
 from beat.errors import ConfigError
 from beat.settings import Settings
 from beat.tokens import KeyRing, TokenIssuer
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -38,6 +52,33 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         # Close the connections of this context itself: under pytest-aiohttp the cleanup runs
         # in another task, where Tortoise's context variable would point nowhere.
         await ctx.close_connections()
+
+
+async def _post_jobs(app: web.Application) -> AsyncIterator[None]:
+    """Publish posts whose time has come and expire stale approvals, every few seconds."""
+    settings = app[SETTINGS]
+    if not settings.background_jobs:
+        yield
+        return
+
+    async def loop() -> None:
+        with db.current(app[DB]):
+            while True:
+                try:
+                    now = app[CLOCK]()
+                    await posts.publish_due(now)
+                    await moderation.expire_stale(now)
+                except Exception:  # one bad round must not stop publishing for good
+                    log.exception("post jobs failed")
+                await asyncio.sleep(settings.job_interval_seconds)
+
+    task = asyncio.create_task(loop(), name="beat-post-jobs")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @web.middleware
@@ -68,8 +109,18 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app[AUTH] = Auth(settings, issuer, clock)
     app[LOCATOR] = AreaLocator()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_post_jobs)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for table in (auth_routes.routes, area_routes.routes, team_routes.routes, user_routes.routes):
+    for table in (
+        auth_routes.routes,
+        area_routes.routes,
+        team_routes.routes,
+        user_routes.routes,
+        post_routes.routes,
+        moderation_routes.routes,
+        force_routes.routes,
+        photo_routes.routes,
+    ):
         app.router.add_routes(table)
     return app

@@ -254,7 +254,7 @@ class Post(Model):
     status = fields.CharEnumField(PostStatus, max_length=20, db_index=True)
     version = fields.IntField(default=1)
     text = fields.TextField()
-    text_cy = fields.TextField(null=True)
+    text_cy: fields.Field[str | None] = fields.TextField(null=True)  # type: ignore[assignment]
     # A street-level label only if the officer typed one; never derived from GPS.
     location_label = fields.CharField(max_length=120, default="")
     # The phone's GPS: used to suggest areas, then kept for the audit record only.
@@ -349,7 +349,7 @@ class PostRevision(Model):
     )
     version = fields.IntField()
     text = fields.TextField()
-    text_cy = fields.TextField(null=True)
+    text_cy: fields.Field[str | None] = fields.TextField(null=True)  # type: ignore[assignment]
     edited_by_id = fields.IntField(null=True)
     kind = fields.CharField(max_length=30)  # edit | moderator-edit | correction
     diff = fields.TextField(default="")

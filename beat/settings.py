@@ -55,6 +55,10 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     max_json_body: int = 64 * 1024
     max_photo_bytes: int = 15 * 1024 * 1024
+    # Publish due posts and expire stale approvals from the web process (tests turn it off
+    # and call the jobs themselves; the scheduler issue moves them to `beat worker`).
+    background_jobs: bool = True
+    job_interval_seconds: float = 15.0
     public_base_url: str = "http://127.0.0.1:8080"
     policeuk_base_url: str = "https://data.police.uk/api"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)

@@ -90,7 +90,10 @@ def database_url(tmp_path: Path, migrated_template: Path | None) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, keys_dir: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=database_url, keys_dir=keys_dir)
+    # The tests run the post jobs themselves, at the times they choose.
+    return Settings(
+        data_dir=tmp_path, database_url=database_url, keys_dir=keys_dir, background_jobs=False
+    )
 
 
 @pytest.fixture

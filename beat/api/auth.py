@@ -31,6 +31,13 @@ async def actor(request: web.Request) -> User:
     return request[ACTOR]
 
 
+async def optional_actor(request: web.Request) -> User | None:
+    """The signed-in user if the request carries a token (which must then be valid), else None."""
+    if "Authorization" not in request.headers:
+        return None
+    return await actor(request)
+
+
 async def session_id(request: web.Request) -> uuid.UUID:
     await actor(request)
     return request[SESSION_ID]

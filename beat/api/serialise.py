@@ -7,7 +7,20 @@ from typing import Any
 from urllib.parse import quote
 
 from beat.accounts import TokenPair
-from beat.models import Force, Neighbourhood, Team, User
+from beat.errors import BeatError
+from beat.models import (
+    Force,
+    ForceSettings,
+    Neighbourhood,
+    Notification,
+    Photo,
+    Team,
+    Template,
+    User,
+)
+from beat.post_states import allowed_actions
+from beat.posts import PostView, actor_kind
+from beat.templates import placeholders
 
 
 def when(value: datetime | None) -> str | None:
@@ -106,4 +119,117 @@ def area(value: Neighbourhood) -> dict[str, Any]:
         "team": team(_loaded_team(value)),
         "boundary": value.boundary,
         "boundary_updated_at": when(value.boundary_updated_at),
+    }
+
+
+def photo(value: Photo) -> dict[str, Any]:
+    base = f"/v1/photos/{value.id}"
+    return {
+        "id": str(value.id),
+        "width": value.width,
+        "height": value.height,
+        "alt_text": value.alt_text,
+        "content_type": "image/jpeg",
+        "urls": {"large": f"{base}/large", "thumb": f"{base}/thumb"},
+    }
+
+
+def _risk(hit: dict[str, Any]) -> dict[str, Any]:
+    keys = ("code", "field", "start", "end", "matched", "explanation")
+    return {k: hit.get(k) for k in keys}
+
+
+def public_post(view: PostView) -> dict[str, Any]:
+    """What anyone may see of a published post: never GPS, risks or the desk's workings."""
+    post = view.post
+    return {
+        "id": str(post.id),
+        "kind": post.kind,
+        "text": post.text,
+        "text_cy": post.text_cy,
+        "location_label": post.location_label,
+        "neighbourhoods": [area_summary(n) for n in view.areas],
+        "photos": [photo(p) for p in view.photos],
+        "published_at": when(post.published_at),
+    }
+
+
+def post(view: PostView, viewer: User) -> dict[str, Any]:
+    """The post as its author and the force's comms see it (still never the raw GPS)."""
+    value = view.post
+    decision = None
+    if value.decision:
+        decision = {
+            "outcome": value.decision,
+            "reason": value.decision_reason or None,
+            "note": value.decision_note or None,
+            "decided_at": when(value.decided_at),
+        }
+    try:
+        actions = [a.value for a in allowed_actions(value.status, actor_kind(viewer, value))]
+    except BeatError:
+        actions = []
+    return {
+        **public_post(view),
+        "status": value.status.value,
+        "version": value.version,
+        "author_id": value.author_id,
+        "template_id": value.template_id,
+        "risks": [_risk(h) for h in value.risks],
+        "moderation": decision,
+        "assigned_to": value.assigned_to_id,
+        "publish_at": when(value.publish_at),
+        "not_before": when(value.not_before),
+        "created_at": when(value.created_at),
+        "submitted_at": when(value.submitted_at),
+        "withdrawn_at": when(value.withdrawn_at),
+        "actions": [a for a in actions if a in _USER_ACTIONS],
+    }
+
+
+_USER_ACTIONS = {"submit", "edit", "withdraw", "approve", "edit-approve", "reject", "escalate"}
+
+
+def notification(value: Notification) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "kind": value.kind,
+        "post_id": str(value.post_id) if value.post_id else None,
+        "message": value.message,
+        "details": value.details,
+        "created_at": when(value.created_at),
+        "read": value.read_at is not None,
+    }
+
+
+def force_settings(value: ForceSettings) -> dict[str, Any]:
+    return {
+        "force": value.force_id,
+        "moderation_policy": value.moderation_policy.value,
+        "require_welsh": value.require_welsh,
+        "officers_post_force_wide": value.officers_post_force_wide,
+        "publication_delays": value.publication_delays,
+        "reject_reasons": value.reject_reasons,
+        "approval_grace_minutes": value.approval_grace_minutes,
+        "retention_days": value.retention_days,
+    }
+
+
+def template(value: Template) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "title": value.title,
+        "body": value.body,
+        "kind": value.kind,
+        "placeholders": placeholders(value.body),
+        "active": value.active,
+    }
+
+
+def hold(value: Neighbourhood) -> dict[str, Any]:
+    return {
+        **area_summary(value),
+        "held": value.hold_since is not None,
+        "hold_since": when(value.hold_since),
+        "hold_reason": value.hold_reason or None,
     }
