@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from beat import db, moderation, posts
+from beat import db, moderation, posts, retention
 from beat.accounts import Auth
 from beat.api import (
     area_routes,
@@ -68,6 +68,7 @@ async def _post_jobs(app: web.Application) -> AsyncIterator[None]:
                     now = app[CLOCK]()
                     await posts.publish_due(now)
                     await moderation.expire_stale(now)
+                    await retention.purge(now, settings.photos_dir)
                 except Exception:  # one bad round must not stop publishing for good
                     log.exception("post jobs failed")
                 await asyncio.sleep(settings.job_interval_seconds)

@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from beat import accounts, areas, db, logs, teams, tokens
+from beat import accounts, areas, db, forces, logs, teams, tokens
 from beat.clock import utcnow
 from beat.errors import BeatError, ConfigError
-from beat.models import Role, User
+from beat.models import ModerationPolicy, Role, User
 from beat.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,50 @@ async def cmd_teams_assign(settings: Settings, args: argparse.Namespace, out: Te
         view = await teams.assign_neighbourhoods(None, args.force, args.team, codes)
     names = ", ".join(n.name for n in view.neighbourhoods)
     out.write(f"team {view.team.code} now covers {len(view.neighbourhoods)}: {names}\n")
+    return 0
+
+
+def _yes_no(value: str | None, name: str) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in ("yes", "true", "on", "1"):
+        return True
+    if value.lower() in ("no", "false", "off", "0"):
+        return False
+    raise UsageError(f"{name}: say yes or no, not {value!r}")
+
+
+async def cmd_forces_set(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    delays = None
+    if args.delay:
+        delays = {}
+        for item in args.delay:
+            kind, _, minutes = item.partition("=")
+            if not minutes.isdigit():
+                raise UsageError(f"--delay {item!r}: write KIND=MINUTES, e.g. patrol=60")
+            delays[kind] = int(minutes)
+    change = forces.SettingsChange(
+        moderation_policy=ModerationPolicy(args.policy) if args.policy else None,
+        require_welsh=_yes_no(args.require_welsh, "--require-welsh"),
+        officers_post_force_wide=_yes_no(args.force_wide, "--force-wide"),
+        publication_delays=delays,
+        reject_reasons=[r.strip() for r in args.reject_reasons.split(",")]
+        if args.reject_reasons
+        else None,
+        approval_grace_minutes=args.grace_minutes,
+        retention_days=args.retention_days if args.retention_days not in (None, 0) else None,
+        clear_retention=args.retention_days == 0,
+    )
+    async with db.db_session(settings):
+        found = await forces.update_settings(None, args.force_id, change, now=utcnow())
+    where = "force-wide" if found.officers_post_force_wide else "in their team areas"
+    out.write(
+        f"{args.force_id}: policy {found.moderation_policy.value}, "
+        f"welsh {'required' if found.require_welsh else 'optional'}, "
+        f"officers post {where}, "
+        f"delays {found.publication_delays or 'none'}, "
+        f"retention {f'{found.retention_days} days' if found.retention_days else 'none'}\n"
+    )
     return 0
 
 
@@ -275,6 +319,22 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument("--team", required=True)
     assign.add_argument("--neighbourhoods", required=True, help="ID[,ID...]")
     assign.set_defaults(handler=cmd_teams_assign)
+
+    force = sub.add_parser("forces", help="a force's rules for posts").add_subparsers(
+        dest="forces_command", required=True
+    )
+    force_set = force.add_parser("set", help="change a force's moderation policy and settings")
+    force_set.add_argument("force_id")
+    force_set.add_argument("--policy", choices=[p.value for p in ModerationPolicy])
+    force_set.add_argument("--require-welsh", metavar="yes|no")
+    force_set.add_argument("--force-wide", metavar="yes|no", help="officers may tag any area")
+    force_set.add_argument(
+        "--delay", action="append", metavar="KIND=MINUTES", help="publication delay per post kind"
+    )
+    force_set.add_argument("--reject-reasons", metavar="A,B,...")
+    force_set.add_argument("--grace-minutes", type=int, help="expire approvals this late")
+    force_set.add_argument("--retention-days", type=int, help="0 keeps content for ever")
+    force_set.set_defaults(handler=cmd_forces_set)
 
     keys = sub.add_parser("keys", help="token signing keys").add_subparsers(
         dest="keys_command", required=True

@@ -131,7 +131,7 @@ async def edit_and_approve(
         if post.status == PostStatus.EXPIRED:
             post.publish_at = None
         await posts.move(
-            post, Action.EDIT_APPROVE, actor, now, reason=note[:300], diff=diff,
+            post, Action.EDIT_APPROVE, actor, now, reason=note[:300], revision=post.version - 1,
             remaining_risks=[h["code"] for h in hits],
         )  # fmt: skip
         _decided(post, actor, "edited-and-approved", "", note, now)

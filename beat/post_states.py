@@ -73,8 +73,10 @@ _MOVES: dict[tuple[PostStatus, Action], tuple[PostStatus, frozenset[Actor]]] = {
     (S.EXPIRED, A.ESCALATE): (S.EXPIRED, frozenset({W.COMMS})),
     (S.EXPIRED, A.EDIT): (S.SUBMITTED, frozenset({W.AUTHOR})),
     (S.EXPIRED, A.WITHDRAW): (S.WITHDRAWN, frozenset({W.AUTHOR, W.COMMS})),
-    # After publication only comms take a post down (the author asks them).
+    # After publication only comms take a post down (the author asks them); the author's
+    # edit is a correction, which leaves the public until it has passed the checks again.
     (S.PUBLISHED, A.WITHDRAW): (S.WITHDRAWN, frozenset({W.COMMS})),
+    (S.PUBLISHED, A.EDIT): (S.SUBMITTED, frozenset({W.AUTHOR})),
     (S.REJECTED, A.EDIT): (S.SUBMITTED, frozenset({W.AUTHOR})),
 }
 

@@ -418,11 +418,14 @@ async def edit_post(
         if change.version != post.version:
             raise Conflict(f"the post changed since you opened it (now version {post.version})")
         was_draft = post.status == PostStatus.DRAFT
-        await move(post, Action.EDIT, actor, now)
+        correction = post.status == PostStatus.PUBLISHED
+        await move(post, Action.EDIT, actor, now, correction=correction)
         await PostRevision.create(
             post=post, version=post.version, text=post.text, text_cy=post.text_cy,
-            edited_by_id=actor.id, kind="edit", created_at=now,
+            edited_by_id=actor.id, kind="correction" if correction else "edit", created_at=now,
         )  # fmt: skip
+        if correction:
+            post.published_at = None
         if change.text is not None:
             post.text = _text(change.text, "/text", required=True)
         if change.text_cy is not None:

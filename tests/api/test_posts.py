@@ -429,3 +429,62 @@ async def test_settings_default_and_change_is_audited(client, tokens):
     entry = await AuditEntry.get(action="settings-changed")
     assert entry.details["after"] == {"retention_days": 90}
     assert json.loads(json.dumps(entry.details))["before"] == {"retention_days": None}
+
+
+async def test_a_correction_after_publication_goes_through_the_checks_again(client, tokens):
+    live = await (
+        await send(client, tokens["officer"], {"text": CLEAN, "neighbourhoods": [ALDERSGATE]})
+    ).json()
+    corrected = await client.patch(
+        f"/v1/posts/{live['id']}", headers=tokens["officer"],
+        json={"version": live["version"], "text": RISKY},
+    )  # fmt: skip
+    body = await corrected.json()
+    assert (
+        body["status"] == "pending-review"
+    )  # the risky correction waits; the old text is gone too
+    assert (await client.get(f"/v1/posts/{live['id']}")).status == 404
+    revision = await PostRevision.get(post_id=live["id"])
+    assert (revision.kind, revision.text) == ("correction", CLEAN)
+    fixed = await client.patch(
+        f"/v1/posts/{live['id']}", headers=tokens["officer"],
+        json={"version": body["version"], "text": CLEAN + " Corrected: the patrol is at 8pm."},
+    )  # fmt: skip
+    assert (await fixed.json())["status"] == "published"
+
+
+async def test_retention_empties_rejected_and_withdrawn_posts_but_keeps_the_trail(
+    client, tokens, clock, settings
+):
+    from beat import retention
+
+    await client.patch(
+        f"/v1/forces/{DEMO_FORCE}/settings", headers=tokens["admin"], json={"retention_days": 30}
+    )
+    rejected = await (
+        await send(client, tokens["officer"], {"text": RISKY, "neighbourhoods": [ALDERSGATE]})
+    ).json()
+    await client.post(
+        f"/v1/posts/{rejected['id']}/reject",
+        headers=tokens["comms"],
+        json={"reason": "legal-risk", "note": "no"},
+    )
+    kept = await (
+        await send(client, tokens["officer"], {"text": CLEAN, "neighbourhoods": [ALDERSGATE]})
+    ).json()
+    trail_before = await AuditEntry.filter(post_id=rejected["id"]).count()
+    clock.advance(days=29)
+    assert await retention.purge(clock(), settings.photos_dir) == 0
+    clock.advance(days=2)
+    assert await retention.purge(clock(), settings.photos_dir) == 1
+    emptied = await Post.get(id=rejected["id"])
+    assert emptied.text == retention.REMOVED and emptied.purged_at is not None
+    assert (
+        RISKY
+        not in await (
+            await client.get(f"/v1/posts/{rejected['id']}", headers=tokens["officer"])
+        ).text()
+    )
+    assert await AuditEntry.filter(post_id=rejected["id"]).count() == trail_before + 1
+    assert (await Post.get(id=kept["id"])).text == CLEAN
+    assert await retention.purge(clock(), settings.photos_dir) == 0  # once only

@@ -161,3 +161,22 @@ def test_teams_add_and_assign(cli_settings, demo_areas):
         "--neighbourhoods", "E05009288,E05009292",
     )  # fmt: skip
     assert (code, out) == (0, "team north now covers 2: Aldersgate, Bishopsgate\n")
+
+
+def test_forces_set_changes_the_rules(cli_settings, demo_areas, capsys):
+    run("areas", "sync", "city-of-london", "--source", str(demo_areas))
+    code, out = run(
+        "forces", "set", "city-of-london", "--policy", "pre-moderate-all", "--require-welsh", "yes",
+        "--delay", "patrol=60", "--retention-days", "90",
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert out == (
+        "city-of-london: policy pre-moderate-all, welsh required, officers post in their team areas, "
+        "delays {'patrol': 60}, retention 90 days\n"
+    )
+    code, _ = run("forces", "set", "city-of-london", "--delay", "patrol=soon")
+    assert code == 1
+    assert "KIND=MINUTES" in capsys.readouterr().err
+    code, _ = run("forces", "set", "city-of-london", "--delay", "siege=5")
+    assert code == 1
+    assert "not a post kind" in capsys.readouterr().err

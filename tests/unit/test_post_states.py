@@ -43,6 +43,7 @@ ALLOWED = {
     (S.EXPIRED, A.WITHDRAW, W.AUTHOR): S.WITHDRAWN,
     (S.EXPIRED, A.WITHDRAW, W.COMMS): S.WITHDRAWN,
     (S.PUBLISHED, A.WITHDRAW, W.COMMS): S.WITHDRAWN,
+    (S.PUBLISHED, A.EDIT, W.AUTHOR): S.SUBMITTED,
     (S.REJECTED, A.EDIT, W.AUTHOR): S.SUBMITTED,
 }
 
@@ -65,8 +66,8 @@ def test_withdrawn_is_final():
     assert all(allowed_actions(S.WITHDRAWN, w) == [] for w in W)
 
 
-def test_after_publication_the_author_can_only_ask_comms():
-    assert allowed_actions(S.PUBLISHED, W.AUTHOR) == []
+def test_after_publication_the_author_can_only_correct():
+    assert allowed_actions(S.PUBLISHED, W.AUTHOR) == [A.EDIT]
     assert allowed_actions(S.PUBLISHED, W.COMMS) == [A.WITHDRAW]
 
 
