@@ -224,6 +224,51 @@ async def _demo_setup(settings: Settings, out: TextIO) -> None:
                 team_code=team,
                 display_name=name,
             )
+        await _demo_posts(out)
+
+
+DEMO_TEMPLATES = (
+    ("Patrol", "Patrolling {street} tonight after reports of {issue}.", "patrol"),
+    ("Beat surgery", "Come and meet your local team at {place} on {day} from {time}.", "event"),
+    ("Bike security", "Bike thefts reported around {street}. Lock your bike to a stand, "
+     "and register it free at bikeregister.com.", "advice"),
+)  # fmt: skip
+DEMO_POSTS = (
+    "Patrolling Aldersgate Street and the Barbican highwalks this evening after reports of bike "
+    "thefts. Lock your bike to a stand and register it free at bikeregister.com.",
+    # A live case: the checks send this one to the comms desk.
+    "Thanks to all who called in. A man was arrested on Aldersgate Street last night, charged "
+    "with burglary and remanded to appear at City of London Magistrates' Court on Monday.",
+)
+
+
+async def _demo_posts(out: TextIO) -> None:
+    """Templates and two posts by the demo officer: one published, one waiting on the desk."""
+    import uuid
+
+    from beat import posts, templates
+    from beat.areas import AreaLocator
+    from beat.models import Template
+
+    admin = await User.get(email="admin@demo.beat")
+    if not await Template.filter(force_id=DEMO_FORCE).exists():
+        for title, body, kind in DEMO_TEMPLATES:
+            await templates.create_template(
+                admin, DEMO_FORCE, title=title, body=body, kind=kind, now=utcnow()
+            )
+    officer = await User.get(email="officer@demo.beat")
+    locator = AreaLocator()
+    for i, text in enumerate(DEMO_POSTS):
+        # Fixed keys: running the demo again finds these posts instead of making new ones.
+        key = uuid.uuid5(uuid.NAMESPACE_URL, f"beat-demo-post-{i}")
+        view, _ = await posts.create_post(
+            officer,
+            posts.PostInput(text=text, neighbourhoods=["E05009288"]),
+            idempotency_key=key,
+            now=utcnow(),
+            locator=locator,
+        )
+        out.write(f"demo post {view.post.id}: {view.post.status.value}\n")
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -247,6 +292,8 @@ Try:
   curl -s -X POST {base}/v1/auth/login -H 'Content-Type: application/json' \\
        -d '{{"email": "officer@demo.beat", "password": "{DEMO_PASSWORD}"}}'
   curl {base}/v1/me -H 'Authorization: Bearer <access_token from the login>'
+  curl {base}/v1/me/posts -H 'Authorization: Bearer <the officer's token>'
+  curl {base}/v1/moderation/queue -H 'Authorization: Bearer <comms@demo.beat's token>'
   {base}/healthz   {base}/metrics
 Press Ctrl+C to stop.
 """
@@ -365,3 +412,5 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `beat demo | head`): nothing to say
+        return 141
