@@ -71,8 +71,8 @@ _SWEARS = (
     r"f(?:\*+|#+|@)(?:c?k|\*)?(?:s|ed|er|ers|in|ing)?",
     r"fk(?:in|ing)?",
     r"bull?shit",
-    r"shit(?:s|e|es|ty|ted|ting|head|heads|hole|holes|bag|bags|faced)?",
-    r"sh[*#!]t(?:e|s|ty)?",
+    r"shit(?:s|e|es|ty|ted|ting|head|heads|hole|holes|bag|bags|faced|show|shows|storm)?",
+    r"sh[*#!1]t(?:e|s|ty|bag|bags|head|heads)?",
     r"cunts?",
     r"c[*#]{2}ts?",
     r"twats?",
@@ -195,20 +195,23 @@ def check_phone_numbers(text: str) -> list[RiskHit]:
             if international:
                 ok_start = first.startswith("44")
             else:
-                ok_start = len(first) >= 3 and first.startswith("0")
+                ok_start = len(first) >= 2 and first.startswith("0")
             best: tuple[int, str] | None = None
             if ok_start:
                 digits = ""
+                longest_group = 0
                 for j in range(i, min(i + _MAX_GROUPS, len(groups))):
                     group = text[groups[j][0] : groups[j][1]]
                     # Only the trunk zero in "+44 (0)20" may stand alone as a one-digit group.
                     if j > i and len(group) < 2 and not (international and j == i + 1):
                         break
                     digits += group
-                    if len(digits) > 13:
+                    longest_group = max(longest_group, len(group))
+                    if len(digits) > 15:  # 0044 (0) and ten digits
                         break
                     national = _uk_national(digits, international)
-                    if national is not None:
+                    # Every real layout has a group of three or more; "01 02 03 04 05" has not.
+                    if national is not None and longest_group >= 3:
                         best = (j, national)
             if best is None:
                 i += 1
@@ -327,6 +330,9 @@ _HOUSE_NUMBER = re.compile(
     r"|\d{1,4}[A-Za-z]?\s+(?:[A-Z][\w'\u2019\-]*,?\s+){1,3}$"
     r")"
 )
+_HOUSE_NUMBER_AFTER = re.compile(
+    r",?\s{0,2}(?:No\.?|Number|number|Flat|flat|Rhif|rhif)\s*\d{1,4}[A-Za-z]?(?![A-Za-z0-9])"
+)
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+(?=[A-Z])|\n")
 _ADDRESS_WINDOW = 80
 
@@ -345,15 +351,17 @@ def check_postcodes(text: str) -> list[RiskHit]:
             lo = brk.end()
         window = text[lo : m.start()]
         house = _HOUSE_NUMBER.search(window)
-        if house is not None:
-            start = lo + house.start()
+        after = _HOUSE_NUMBER_AFTER.match(text, m.end())
+        if house is not None or after is not None:
+            start = lo + house.start() if house is not None else m.start()
+            end = after.end() if house is None and after is not None else m.end()
             hits.append(
                 _hit(
                     POSTCODE_WITH_HOUSE_NUMBER,
                     text,
                     start,
-                    m.end(),
-                    f"'{text[start : m.end()]}' gives a house number with a full postcode, "
+                    end,
+                    f"'{text[start:end]}' gives a house number with a full postcode, "
                     "which identifies a single household.",
                 )
             )
@@ -381,7 +389,7 @@ _MONTHS = (
 )
 _DATE = (
     r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})(?!\d)"
-    rf"|\d{{1,2}}(?:st|nd|rd|th|af|ed|fed)?(?:\s+of)?\s+{_MONTHS}\.?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th|af|ed|fed)?(?:\s+of)?\s+{_MONTHS}\.?,?\s+(?:\d{{4}}|\d{{2}})(?!\d)"
     rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     rf"|{_MONTHS}\.?\s+\d{{4}})"
 )
@@ -396,35 +404,35 @@ _DOB = re.compile(
 )
 # The press-release habit "John Smith (12/03/1985)": a date in brackets straight after a name.
 _BRACKETED_DOB = re.compile(
-    r"(?<=[A-Z][a-z]\s\()\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d{2}(?=\))"
-    r"|(?<=[A-Z][a-z]\()\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d{2}(?=\))"
+    r"(?<![A-Za-z])[A-Z][a-z'\u2019\-]+ ?\((?P<date>\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d{2})\)"
 )
 
 
 def check_dates_of_birth(text: str) -> list[RiskHit]:
     """Dates given as someone's date of birth; ages ("aged 34") are fine."""
-    hits = []
-    for pattern in (_DOB, _BRACKETED_DOB):
-        for m in pattern.finditer(text):
-            hits.append(
-                _hit(
-                    DATE_OF_BIRTH,
-                    text,
-                    m.start(),
-                    m.end(),
-                    f"'{m.group()}' gives a date of birth, personal data that helps identify "
-                    "someone and is never needed in a public update.",
-                )
-            )
-    return sorted(hits, key=lambda h: h.start)
+    spans = [m.span() for m in _DOB.finditer(text)]
+    spans += [m.span("date") for m in _BRACKETED_DOB.finditer(text)]
+    return [
+        _hit(
+            DATE_OF_BIRTH,
+            text,
+            start,
+            end,
+            f"'{text[start:end]}' gives a date of birth, personal data that helps identify "
+            "someone and is never needed in a public update.",
+        )
+        for start, end in sorted(spans)
+    ]
 
 
 # ---- named suspects ----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
+_TOKEN = re.compile(r"\w+(?:['\u2019\-]\w+)*")
 _WINDOW_WORDS = 8
+_HAS_DIGIT = re.compile(r"[\d_]")
 _TRIGGERS = _wordset(
     "arrested arrest arrests charged suspect suspects suspected named detained wanted custody "
+    "defendant defendants "
     "arestio arestiwyd harestio cyhuddo gyhuddo chyhuddo cyhuddwyd dalfa ddalfa"
 )
 _TITLES = _wordset("Mr Mrs Ms Miss Mx Dr Sir Dame Lady Lord")
@@ -451,7 +459,11 @@ _PLACE_WORDS = _wordset(
     "Spitalfields Shoreditch Whitechapel Southwark Westminster Holborn Islington Hackney "
     "Camden Lambeth Wharf Canary Exchange Mansion Temple Chancery Fleet Ludgate Blackfriars "
     "Heddlu Cymru Gogledd De Dyfed Powys Gwent Caerdydd Abertawe Heol Ffordd Parc Gorsaf "
-    "Llys Ynadon Goron Cyngor Tîm Swyddog Stryd"
+    "Llys Ynadon Goron Cyngor Tîm Swyddog Stryd Act Acts Bill Law Scheme Support Programme "
+    "Project Association Foundation Partnership Group Board Panel Forum Network Campaign "
+    "Initiative Week Awards Award Festival Marathon Fair Show Cup League Limited Ltd Plc "
+    "Company Corporation Authority Agency Office Department Ministry Commission Tribunal "
+    "Mayor Health Mental Family Theatre Gallery Lodge Arms Inn"
 )
 _PLACE_ENDINGS = ("gate", "street", "bridge", "fields", "side", "wich", "minster")
 # Words that start sentences or name things in posts, so capitalised but not names.
@@ -486,7 +498,8 @@ _ACRONYMS = _wordset(
 
 
 def _is_name_word(word: str) -> bool:
-    if word in _COMMON or word in _PLACE_WORDS or word in _RANKS or word in _TITLES:
+    word = word.removesuffix("'s").removesuffix("\u2019s")
+    if not word or word in _COMMON or word in _PLACE_WORDS or word in _RANKS or word in _TITLES:
         return False
     if word.lower().endswith(_PLACE_ENDINGS):
         return False
@@ -536,7 +549,8 @@ def _names(text: str, tokens: list[re.Match[str]]) -> list[tuple[int, int]]:
 
 def check_named_suspects(text: str) -> list[RiskHit]:
     """A person's name within a few words of an arrest, charge or suspicion."""
-    tokens = list(_TOKEN.finditer(text))
+    # Words only: ages, house numbers and postcodes would otherwise push a name out of range.
+    tokens = [t for t in _TOKEN.finditer(text) if not _HAS_DIGIT.search(t.group())]
     triggers = [
         k
         for k, t in enumerate(tokens)
@@ -572,11 +586,14 @@ def check_named_suspects(text: str) -> list[RiskHit]:
 # ---- victims of sexual offences ----------------------------------------------------------------
 
 _SEXUAL_OFFENCE = re.compile(
-    r"(?<![A-Za-z])(?=[A-Za-z])(?:rap(?:e|ed|es|ist|ists)|sexual(?:ly)?\s+(?:assault\w*|abuse\w*|offen\w*|"
-    r"touching|activity|exploitation|harassment|motivated|violence)|indecen(?:t|tly|cy)|"
+    r"(?<![A-Za-z])(?=[A-Za-z])(?:rap(?:e|ed|es|ist|ists)|"
+    r"sexual(?:ly)?\s+(?:assault\w*|abuse\w*|offen\w*|touching|activity|exploitation|"
+    r"harassment|motivated|violence)|indecen(?:t|tly|cy)|"
     r"upskirt\w*|voyeur\w*|molest\w*|groomed|(?:child|online)\s+grooming|grooming\s+offen\w*|"
     r"exposed\s+(?:him|her|them)sel(?:f|ves)|flash(?:er|ed\s+at)|trais\s+rhywiol|"
-    r"ymosodiad\s+rhywiol|ymosod\s+yn\s+rhywiol|treisio|anweddus)(?![A-Za-z])",
+    r"touch(?:ed|ing)\s+(?:(?:her|him|them|a\s+\w+)\s+)?inappropriately|"
+    r"inappropriately\s+touch(?:ed|ing)|sexual(?:ly)?\s+(?:comments?|remarks?|explicit|touched)|"
+    r"ymosodiad\s+rhywiol|h?ymosod\s+yn\s+rhywiol|th?reisio|anweddus)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _RELATIVES = (
@@ -590,7 +607,8 @@ _IDENTIFYING = re.compile(
     r"|teenage(?:d|r|rs)?|teens?|schoolgirl|schoolboy|under-?age|minor"
     r"|in\s+(?:her|his|their)\s+(?:teens|twenties|thirties|forties|fifties|sixties|seventies)"
     r"|(?:school|academy|college|university|uni|nursery|pupil|student|classmate|teacher|"
-    r"workplace|colleague|co-worker|employer|employee|ysgol)s?"
+    r"workplace|colleague|co-worker|employer|employee|ysgol)s?|sixth[\s\-]form"
+    r"|(?:her|his|their)\s+way\s+(?:home\s+)?(?:to|from)\s+(?:work|school|college)"
     r"|works?\s+(?:at|for|in)|worked\s+(?:at|for)|employed\s+(?:at|by)|lives?\s+(?:on|in|at)"
     rf"|(?:his|her|their|my)\s+(?:own\s+)?{_RELATIVES}"
     r"|the\s+(?:young\s+)?(?:girl|boy|woman|man|lady|teenager|student|child)\s+"
@@ -598,6 +616,7 @@ _IDENTIFYING = re.compile(
     r")(?![A-Za-z])",
     re.IGNORECASE,
 )
+_ROLE_AT_PLACE = re.compile(r"(?<![A-Za-z])an? [a-z]+ (?:at|for) (?:the )?[A-Z][\w'\u2019\-]*")
 _NAMED_PLACE = re.compile(
     r"(?<![A-Za-z])[A-Z][\w'\u2019\-]*(?: [A-Z][\w'\u2019\-]*){0,3} "
     rf"(?:{_STREET_SUFFIXES}|Station|Pub|Inn|Arms|Bar|Club|Hotel|Gym|Centre|Church|Hospital|"
@@ -612,6 +631,7 @@ def check_sexual_offence_victims(text: str) -> list[RiskHit]:
         return []
     details = list(_IDENTIFYING.finditer(text))
     details += [m for m in _NAMED_PLACE.finditer(text) if "Police" not in m.group()]
+    details += _ROLE_AT_PLACE.finditer(text)
     hits: list[RiskHit] = []
     for m in sorted(details, key=lambda d: d.start()):
         if hits and m.start() < hits[-1].end:
@@ -622,9 +642,9 @@ def check_sexual_offence_victims(text: str) -> list[RiskHit]:
                 text,
                 m.start(),
                 m.end(),
-                f"'{m.group()}' could help identify the victim of the {offence.group().lower()} "
-                "mentioned, who has lifetime anonymity under the Sexual Offences (Amendment) "
-                "Act 1992.",
+                f"'{m.group()}' could identify the victim in a post about a sexual offence "
+                f"('{offence.group()}'); victims have lifetime anonymity under the Sexual "
+                "Offences (Amendment) Act 1992.",
             )
         )
     return hits
@@ -632,17 +652,21 @@ def check_sexual_offence_victims(text: str) -> list[RiskHit]:
 
 # ---- live proceedings --------------------------------------------------------------------------
 
-_COURT = r"(?:court|old\s+bailey|magistrates|llys\s+(?:y\s+goron|ynadon))"
+_COURT = (
+    r"(?:(?:magistrates|crown|youth|county)['\u2019]?\s+court|court|old\s+bailey|magistrates|"
+    r"llys\s+(?:y\s+goron|ynadon))"
+)
 _LIVE_PROCEEDINGS = re.compile(
     r"(?<![A-Za-z])(?=[A-Za-z])(?:"
     r"charged\s+(?:with|in\s+connection|over|after|following|for)"
-    r"|(?:been|was|were|is|are|being|has|have|had|now)\s+charged"
+    r"|(?:been|was|were|has|have|had)\s+charged"  # not "is charged": phones and e-bikes are
     r"|charged\s+(?:a|an|the|two|three|four|five|six|seven|eight|nine|ten|\d+)\s"
     r"|(?:face|faces|facing|faced)\s+(?:\w+\s+){0,2}?charges?"
     r"|remand(?:ed)?"
     r"|bail(?:ed|s)?(?!\s+out)"
     r"|(?:stand|stands|stood|standing|face|faces|facing|await|awaits|awaiting|go\s+on|goes\s+on|"
-    r"went\s+on|on|his|her|their)\s+(?:re)?trial"
+    r"went\s+on|his|her|their)\s+(?:re)?trial"
+    r"|on\s+trial\s+(?:for|at|accused|over)"  # a bare "on trial" is usually a pilot scheme
     r"|(?:re)?trial\s+(?:date|at|in\s+(?:the\s+)?(?:crown|magistrates|youth)|begins|began|"
     r"starts|started|continues|judge|jury|is\s+due|will)"
     r"|retrial"
@@ -651,6 +675,7 @@ _LIVE_PROCEEDINGS = re.compile(
     rf"(?:[\w'\u2019]+\s+){{0,5}}?{_COURT}"
     r"|(?:plead(?:s|ed|ing)?|pled)\s+(?:not\s+)?guilty|pleas?\s+(?:of\s+)?(?:not\s+)?guilty"
     r"|jury|jurors?|summonsed|postal\s+requisition"
+    r"|(?:will\s+be|to\s+be|due\s+to\s+be|awaiting|await|awaits)\s+sentenc(?:ed|ing)"
     r"|mechn[iï]aeth|cyhuddwyd|(?:c|g|ch)yhuddo|achos\s+llys|ymddangos\s+(?:yn|gerbron)"
     r")(?![A-Za-z])",
     re.IGNORECASE,
@@ -687,7 +712,7 @@ _SENTENCE_COMMENT = re.compile(
     r"|should(?:\s+have|['\u2019]ve|\s+of)\s+been\s+(?:jailed|locked\s+up|sent\s+down|put\s+away)"
     r"|soft\s+sentences?|sentences?\s+(?:was|is|were|are)\s+(?:far\s+|way\s+|much\s+)?"
     r"(?:too\s+)?(?:soft|short|lenient|light|a\s+joke|pathetic|laughable|an\s+insult)"
-    r"|lenien(?:t|cy)"
+    r"|lenien(?:t|cy)|too\s+(?:soft|lenient|easy)\s+on"
     r"|(?:got|get|gets|getting|received)\s+what\s+(?:he|she|they|you)(?:['\u2019](?:s|ve))?\s+"
     r"(?:deserved?|deserves|had\s+coming)"
     r"|(?:he|she|they|him|her|them)\s+(?:deserved?|deserves)\s+(?:every|it|all|worse|more|"
@@ -720,7 +745,9 @@ def check_sentence_comments(text: str) -> list[RiskHit]:
 # ---- alt text ----------------------------------------------------------------------------------
 
 _FILENAME = re.compile(r"\S+\.(?:jpe?g|png|gif|heic|heif|webp|bmp|tiff?)", re.IGNORECASE)
-_CAMERA_NAME = re.compile(r"(?:IMG|DSC|DSCN|DCIM|PXL|VID|MVIMG|WA)[\s_\-]*\d[\w\-]*", re.I)
+_CAMERA_NAME = re.compile(
+    r"(?:IMG|DSC|DSCN|DCIM|PXL|VID|MVIMG|WA|Screenshot|Screen\s+Shot)[\s_\-]*\d[\w\-.: ]*", re.I
+)
 _PLACEHOLDER_ALT = _wordset(
     "image|img|photo|photograph|picture|pic|screenshot|untitled|alt|alt text|text|graphic|"
     "attachment|upload|file|na|n a|none|tbc|todo|description|caption|test|x|image of|photo of|"
@@ -728,6 +755,7 @@ _PLACEHOLDER_ALT = _wordset(
     "|",
 )
 _ALT_WORDS = re.compile(r"[^\W\d_]+")
+_ARTICLES = frozenset({"a", "an", "the", "my", "our"})
 
 
 def _alt_problem(alt: str | None) -> str | None:
@@ -736,7 +764,7 @@ def _alt_problem(alt: str | None) -> str | None:
     stripped = alt.strip()
     if _FILENAME.fullmatch(stripped) or _CAMERA_NAME.fullmatch(stripped):
         return f"has a file name ('{stripped}') as its alt text"
-    words = " ".join(_ALT_WORDS.findall(stripped.lower()))
+    words = " ".join(w for w in _ALT_WORDS.findall(stripped.lower()) if w not in _ARTICLES)
     if not words or words in _PLACEHOLDER_ALT:
         return f"has placeholder alt text ('{stripped}')"
     return None
