@@ -230,6 +230,7 @@ def _decode(source: Path) -> Image.Image:
     # Pillow's decoders fail on hostile input in many ways (OSError, SyntaxError, ValueError,
     # struct.error, EOFError, IndexError...); any of them means the file is not usable.
     except Exception as exc:
+        log.info("photo not decodable", extra={"error": repr(exc)[:300]})
         raise Invalid.field("file", "could not be decoded: it is damaged or truncated") from exc
     # Nothing of the file's metadata may ride along: Pillow writes info's comment and XMP.
     picture.info.clear()
@@ -240,7 +241,7 @@ def _resizable(image: Image.Image) -> Image.Image:
     """The image in a mode that resamples well: palettes and 16-bit greys are converted."""
     if image.mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
         return image.copy()
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+    if image.mode == "I" or image.mode.startswith("I;16"):  # 16-bit PNG greys
         return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
     return image.convert("RGBA" if image.has_transparency_data else "RGB")
 

@@ -34,7 +34,8 @@ ALT_TEXT_MAX_BYTES = 16 * 1024
 FRAMING_ALLOWANCE = 64 * 1024
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-PUBLIC_CACHE = "public, max-age=86400, immutable"
+# Short: a withdrawn post's photo must not linger in caches; it 404s here at once.
+PUBLIC_CACHE = "public, max-age=300"
 PRIVATE_CACHE = "private, no-store"
 
 
