@@ -402,3 +402,116 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
+
+
+class ChannelAccount(Model):
+    """A force's account on a social platform, and the areas whose posts it carries."""
+
+    id = fields.IntField(primary_key=True)
+    force: fields.ForeignKeyRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="channel_accounts", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=20)  # beat.channels.ChannelKind
+    name = fields.CharField(max_length=120)
+    handle = fields.CharField(max_length=200, default="")
+    # Fernet token of the credentials JSON; the key lives in the data dir, never here.
+    credentials = fields.TextField()
+    # Carries posts for every area of the force, not only those linked in ChannelArea.
+    force_wide = fields.BooleanField(default=False)
+    healthy = fields.BooleanField(default=True)
+    last_checked_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField()
+    removed_at = fields.DatetimeField(null=True)
+
+    force_id: str
+
+    class Meta:
+        table = "channel_account"
+        unique_together = (("force", "name"),)
+
+
+class ChannelArea(Model):
+    """A neighbourhood whose posts a channel account carries."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[ChannelAccount] = fields.ForeignKeyField(
+        "models.ChannelAccount", related_name="areas", on_delete=fields.CASCADE
+    )
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="channel_areas", on_delete=fields.CASCADE
+    )
+
+    account_id: int
+    neighbourhood_id: int
+
+    class Meta:
+        table = "channel_area"
+        unique_together = (("account", "neighbourhood"),)
+
+
+class Delivery(Model):
+    """One post to one channel account (or its removal): the outbox row workers claim."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="deliveries", on_delete=fields.RESTRICT
+    )
+    account: fields.ForeignKeyRelation[ChannelAccount] = fields.ForeignKeyField(
+        "models.ChannelAccount", related_name="deliveries", on_delete=fields.RESTRICT
+    )
+    action = fields.CharField(max_length=10)  # publish | delete
+    status = fields.CharField(max_length=12, db_index=True)
+    due_at = fields.DatetimeField(db_index=True)
+    attempts = fields.IntField(default=0)
+    lease_owner = fields.CharField(max_length=100, default="")
+    lease_until = fields.DatetimeField(null=True)
+    # The rendered thread and, part by part, where each went: a retry resumes, not restarts.
+    parts: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
+    next_part = fields.IntField(default=0)
+    remote_id = fields.CharField(max_length=300, default="")
+    url = fields.CharField(max_length=500, default="")
+    last_error = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(auto_now=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    post_id: uuid.UUID
+    account_id: int
+
+    class Meta:
+        table = "delivery"
+        unique_together = (("post", "account", "action"),)
+
+
+class DeliveryAttempt(Model):
+    """One try at one part of a delivery: when, by whom, and what came of it."""
+
+    id = fields.BigIntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[Delivery] = fields.ForeignKeyField(
+        "models.Delivery", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    account_id = fields.IntField(db_index=True)
+    part = fields.IntField(default=0)
+    worker = fields.CharField(max_length=100)
+    started_at = fields.DatetimeField(db_index=True)
+    finished_at = fields.DatetimeField(null=True)
+    outcome = fields.CharField(max_length=20)  # sent | rate-limited | ... | crashed
+    remote_id = fields.CharField(max_length=300, default="")
+    error = fields.CharField(max_length=500, default="")
+
+    delivery_id: int
+
+    class Meta:
+        table = "delivery_attempt"
+
+
+class JobLease(Model):
+    """Which process leads the scheduled jobs (where advisory locks are not available)."""
+
+    name = fields.CharField(primary_key=True, max_length=60)
+    owner = fields.CharField(max_length=100)
+    until = fields.DatetimeField()
+
+    class Meta:
+        table = "job_lease"
