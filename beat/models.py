@@ -461,6 +461,8 @@ class Delivery(Model):
         "models.ChannelAccount", related_name="deliveries", on_delete=fields.RESTRICT
     )
     action = fields.CharField(max_length=10)  # publish | delete
+    # The post's version it carries: a correction is a new delivery, the old copy deleted.
+    post_version = fields.IntField(default=1)
     status = fields.CharField(max_length=12, db_index=True)
     due_at = fields.DatetimeField(db_index=True)
     attempts = fields.IntField(default=0)
@@ -481,7 +483,7 @@ class Delivery(Model):
 
     class Meta:
         table = "delivery"
-        unique_together = (("post", "account", "action"),)
+        unique_together = (("post", "account", "action", "post_version"),)
 
 
 class DeliveryAttempt(Model):

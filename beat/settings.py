@@ -59,6 +59,10 @@ class Settings:
     # and call the jobs themselves; the scheduler issue moves them to `beat worker`).
     background_jobs: bool = True
     job_interval_seconds: float = 15.0
+    x_api_url: str = "https://api.twitter.com"
+    channel_timeout_seconds: float = 20.0
+    delivery_max_attempts: int = 8
+    delivery_lease_seconds: float = 120.0
     public_base_url: str = "http://127.0.0.1:8080"
     policeuk_base_url: str = "https://data.police.uk/api"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
@@ -74,6 +78,10 @@ class Settings:
     def signing_keys_dir(self) -> Path:
         assert self.keys_dir is not None
         return self.keys_dir
+
+    @property
+    def channel_keys_file(self) -> Path:
+        return self.data_dir / "secrets" / "channel-keys"
 
     @property
     def photos_dir(self) -> Path:
@@ -111,4 +119,6 @@ class Settings:
             public_base_url=env.get("BEAT_PUBLIC_BASE_URL") or "http://127.0.0.1:8080",
             policeuk_base_url=env.get("BEAT_POLICEUK_BASE_URL") or "https://data.police.uk/api",
             trusted_proxies=proxies,
+            x_api_url=env.get("BEAT_X_API_URL") or "https://api.twitter.com",
+            delivery_max_attempts=_int(env, "BEAT_DELIVERY_MAX_ATTEMPTS", 8),
         )

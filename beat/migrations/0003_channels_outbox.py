@@ -47,6 +47,7 @@ class Migration(migrations.Migration):
                 ('post', fields.ForeignKeyField('models.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='deliveries', on_delete=OnDelete.RESTRICT)),
                 ('account', fields.ForeignKeyField('models.ChannelAccount', source_field='account_id', db_constraint=True, to_field='id', related_name='deliveries', on_delete=OnDelete.RESTRICT)),
                 ('action', fields.CharField(max_length=10)),
+                ('post_version', fields.IntField(default=1)),
                 ('status', fields.CharField(db_index=True, max_length=12)),
                 ('due_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('attempts', fields.IntField(default=0)),
@@ -61,7 +62,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'delivery', 'app': 'models', 'unique_together': (('post', 'account', 'action'),), 'pk_attr': 'id', 'table_description': 'One post to one channel account (or its removal): the outbox row workers claim.'},
+            options={'table': 'delivery', 'app': 'models', 'unique_together': (('post', 'account', 'action', 'post_version'),), 'pk_attr': 'id', 'table_description': 'One post to one channel account (or its removal): the outbox row workers claim.'},
             bases=['Model'],
         ),
         ops.CreateModel(
