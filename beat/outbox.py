@@ -103,7 +103,7 @@ async def claim(worker: str, now: datetime, *, lease: timedelta, limit: int = 10
             )
             .order_by("due_at", "id")
             .limit(limit)
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, of=("delivery",))
         )
         claimed = []
         for row in candidates:

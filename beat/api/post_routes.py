@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,12 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from beat import notifications, posts
 from beat.api import serialise
 from beat.api.auth import actor, optional_actor
-from beat.api.inputs import Body, read_json, reject_unknown_query
+from beat.api.inputs import MAX_ID, Body, read_json, reject_unknown_query
 from beat.api.keys import CLOCK, LOCATOR
+from beat.areas import AREA_ID_MAX
 from beat.errors import FieldError, Invalid, NotFound
 from beat.models import Role
 
 routes = web.RouteTableDef()
+
+# Bounded like the columns they are looked up in: the ORM and SQLite refuse longer or larger
+# values with errors of their own (500s), not a field error.
+AreaCode = Annotated[str, Field(max_length=AREA_ID_MAX)]
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -30,12 +37,12 @@ class Location(BaseModel):
 class CreatePostBody(Body):
     text: str = Field(max_length=posts.TEXT_MAX)
     text_cy: str | None = Field(default=None, max_length=posts.TEXT_MAX)
-    neighbourhoods: list[str] | None = Field(default=None, max_length=posts.MAX_AREAS)
+    neighbourhoods: list[AreaCode] | None = Field(default=None, max_length=posts.MAX_AREAS)
     location: Location | None = None
     location_label: str = Field(default="", max_length=120)
     photos: list[str] = Field(default_factory=list, max_length=posts.MAX_PHOTOS)
     publish_at: str | None = Field(default=None, max_length=40)
-    template_id: int | None = None
+    template_id: RowId | None = None
     kind: str = Field(default="update", max_length=30)
     draft: bool = False
 
@@ -53,7 +60,7 @@ class WithdrawBody(Body):
 
 
 class ReadBody(Body):
-    ids: list[int] = Field(min_length=1, max_length=200)
+    ids: list[RowId] = Field(min_length=1, max_length=200)
 
 
 def parse_when(value: str | None, name: str) -> datetime | None:

@@ -13,7 +13,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
-from openapi_core.deserializing.media_types.util import json_loads
+from openapi_core.deserializing.media_types.util import json_loads, plain_loads
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "mobile_contract" / "openapi.yaml"
@@ -30,10 +30,11 @@ def _config() -> Config:
 
     Schemas that do not say whether other properties are allowed are taken as closed here,
     so a field the service sends but the contract does not describe fails the tests; the
-    published contract stays open so that later fields do not break old apps.
+    published contract stays open so that later fields do not break old apps. Problem
+    documents are read as JSON and CSV as text, as openapi-core reads text/plain.
     """
     return Config(
-        extra_media_type_deserializers={PROBLEM_JSON: json_loads},
+        extra_media_type_deserializers={PROBLEM_JSON: json_loads, "text/csv": plain_loads},
         additional_properties_default_policy="forbid",
     )
 
