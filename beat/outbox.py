@@ -58,6 +58,12 @@ async def enqueue_publish(post: Post, now: datetime) -> list[Delivery]:
         )  # fmt: skip
         if created:
             made.append(delivery)
+        elif delivery.status == CANCELLED and delivery.next_part == 0:
+            # Expired and approved again: nothing went out, so it goes out now.
+            await Delivery.filter(id=delivery.id).update(
+                status=PENDING, due_at=post.not_before or now, last_error=""
+            )
+            made.append(delivery)
     return made
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from beat import audit, forces, notifications, photos, risk
+from beat import audit, forces, notifications, outbox, photos, risk
 from beat.areas import AreaLocator
 from beat.errors import Conflict, FieldError, Invalid, NotAllowed, NotFound
 from beat.models import (
@@ -358,6 +358,8 @@ async def schedule(post: Post, settings: ForceSettings, now: datetime) -> None:
     """Queue an approved post for its time, publishing at once when that time is now."""
     post.not_before = not_before(post, settings, now)
     await move(post, Action.SCHEDULE, None, now, not_before=post.not_before.isoformat())
+    # The outbox rows are written with the approval, in the same transaction.
+    await outbox.enqueue_publish(post, now)
     if post.not_before <= now:
         await publish(post, now)
 
@@ -426,6 +428,7 @@ async def edit_post(
         )  # fmt: skip
         if correction:
             post.published_at = None
+            await outbox.cancel_for(post, now, reason="corrected by the author")
         if change.text is not None:
             post.text = _text(change.text, "/text", required=True)
         if change.text_cy is not None:
@@ -466,6 +469,7 @@ async def withdraw(actor: User, post_id: uuid.UUID, *, reason: str, now: datetim
         was_public = post.status == PostStatus.PUBLISHED
         await move(post, Action.WITHDRAW, actor, now, reason=reason, takedown=was_public)
         post.withdrawn_at = now
+        await outbox.cancel_for(post, now, reason=f"withdrawn: {reason}")
         if actor.id != post.author_id:
             await notifications.tell(
                 post.author_id, "post-withdrawn", post_id=post.id, now=now,
