@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ BUDGETS: dict[str, list[tuple[timedelta, int]]] = {
 }
 BACKOFF_BASE, BACKOFF_CAP = timedelta(seconds=10), timedelta(minutes=30)
 
-Renderer = Callable[[ChannelAccount, Post], list[Part]]
+Renderer = Callable[[ChannelAccount, Post], Awaitable[list[Part]]]
 ChannelFor = Callable[[ChannelAccount], Channel]
 
 
@@ -200,7 +200,7 @@ async def deliver(
         await _finish(delivery, CANCELLED, f"the post is {post.status.value}")
         return Outcome(CANCELLED)
     if not delivery.parts:
-        delivery.parts = [_record_of(p) for p in render(account, post)]
+        delivery.parts = [_record_of(p) for p in await render(account, post)]
         await Delivery.filter(id=delivery.id).update(parts=delivery.parts)
     parts = delivery.parts
     for index in range(delivery.next_part, len(parts)):
