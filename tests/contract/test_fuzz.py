@@ -33,7 +33,18 @@ from tests.contract.validating import SPEC_PATH
 pytestmark = pytest.mark.slow
 
 DEMO_PASSWORD = "beat-demo-password"
-ADMIN = "admin@demo.beat"  # a force administrator reaches every authenticated route
+ADMIN = "admin@demo.beat"  # a force administrator reaches most authenticated routes
+OFFICER = "officer@demo.beat"
+COMMS = "comms@demo.beat"
+# Operations that only an officer or comms get past the permission check of; as anyone else
+# they would answer 403 before reading what was sent. The demo officer's posts (the demo makes
+# two, and createPost more) are what listMyPosts and the queue serialise.
+SIGNED_IN_AS = {
+    "createPost": OFFICER,
+    "listMyPosts": OFFICER,
+    "listMyNotifications": OFFICER,
+    "getModerationQueue": COMMS,
+}
 MAX_EXAMPLES = 50  # per operation; the whole run takes well under a minute
 STARTUP_SECONDS = 30
 CHECKS = [
@@ -60,7 +71,7 @@ def _sign_in(base_url: str, email: str = ADMIN) -> str:
 @dataclass(frozen=True)
 class LiveServer:
     base_url: str
-    admin_token: str
+    tokens: dict[str, str]  # by e-mail
 
     def fresh_token(self) -> str:
         return _sign_in(self.base_url)
@@ -138,7 +149,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         )
     try:
         _wait_until_healthy(base_url, process, log)
-        yield LiveServer(base_url, admin_token=_sign_in(base_url))
+        tokens = {email: _sign_in(base_url, email) for email in (ADMIN, OFFICER, COMMS)}
+        yield LiveServer(base_url, tokens)
     finally:
         _stop(process)
     errors = [line for line in log.read_text().splitlines() if '"level": "ERROR"' in line]
@@ -167,7 +179,11 @@ def _authorization(case: Case, server: LiveServer) -> dict[str, str]:
     if not case.operation.definition.raw.get("security"):
         return {}
     # Signing out ends the session it is sent with: give each sign-out a session of its own.
-    token = server.fresh_token() if case.operation.path == "/v1/auth/logout" else server.admin_token
+    if case.operation.path == "/v1/auth/logout":
+        token = server.fresh_token()
+    else:
+        operation_id = case.operation.definition.raw.get("operationId")
+        token = server.tokens[SIGNED_IN_AS.get(operation_id, ADMIN)]
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -43,7 +43,7 @@ class Platform:
         if self.failures:
             failure = self.failures.pop(0)
             if isinstance(failure, tuple):  # stored, then the answer was lost
-                sent = self._store(part, reply_to)
+                self._store(part, reply_to)
                 raise failure[1]
             raise failure
         return self._store(part, reply_to)
