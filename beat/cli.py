@@ -173,6 +173,54 @@ async def cmd_forces_set(settings: Settings, args: argparse.Namespace, out: Text
     return 0
 
 
+async def cmd_channels_add(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from beat import channel_accounts
+    from beat.credentials import CredentialBox
+
+    if not args.credentials_stdin:
+        raise UsageError("give the account's credentials as JSON on stdin with --credentials-stdin")
+    raw = sys.stdin.read()
+    try:
+        creds = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"stdin: not JSON ({exc})") from exc
+    codes = [c.strip() for c in (args.neighbourhoods or "").split(",") if c.strip()]
+    async with db.db_session(settings):
+        view = await channel_accounts.add_account(
+            None, args.force, kind=args.kind, name=args.name, neighbourhoods=codes,
+            force_wide=args.force_wide, raw_credentials=creds,
+            box=CredentialBox(settings.channel_keys_file), now=utcnow(),
+        )  # fmt: skip
+    where = "every area" if view.account.force_wide else ", ".join(n.name for n in view.areas)
+    out.write(f"added {args.kind} account {view.account.id} {view.account.name!r} for {where}\n")
+    return 0
+
+
+async def cmd_channels_list(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from beat import channel_accounts
+
+    async with db.db_session(settings):
+        views = await channel_accounts.list_accounts(None, args.force)
+    for view in views:
+        account = view.account
+        where = "every area" if account.force_wide else ", ".join(n.code for n in view.areas)
+        state = "healthy" if account.healthy else f"UNHEALTHY ({account.last_error})"
+        cells = [str(account.id), account.kind, account.name, account.handle or "-", state, where]
+        out.write("\t".join(cells) + "\n")
+    return 0
+
+
+async def cmd_channels_remove(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from beat import channel_accounts
+
+    async with db.db_session(settings):
+        await channel_accounts.remove_account(None, args.force, args.account_id, now=utcnow())
+    out.write(f"removed channel account {args.account_id}; its pending deliveries are cancelled\n")
+    return 0
+
+
 async def cmd_keys_rotate(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     kid = tokens.generate_key(settings.signing_keys_dir)
     out.write(f"new signing key {kid}; restart or wait for processes to pick it up\n")
@@ -382,6 +430,25 @@ def _parser() -> argparse.ArgumentParser:
     force_set.add_argument("--grace-minutes", type=int, help="expire approvals this late")
     force_set.add_argument("--retention-days", type=int, help="0 keeps content for ever")
     force_set.set_defaults(handler=cmd_forces_set)
+
+    channel = sub.add_parser("channels", help="a force's social channel accounts").add_subparsers(
+        dest="channels_command", required=True
+    )
+    channel_add = channel.add_parser("add", help="connect an account (credentials JSON on stdin)")
+    channel_add.add_argument("kind", choices=["x", "mastodon", "bluesky"])
+    channel_add.add_argument("--force", required=True)
+    channel_add.add_argument("--neighbourhoods", metavar="ID[,ID...]")
+    channel_add.add_argument("--force-wide", action="store_true", help="carry every area's posts")
+    channel_add.add_argument("--name", required=True)
+    channel_add.add_argument("--credentials-stdin", action="store_true")
+    channel_add.set_defaults(handler=cmd_channels_add)
+    channel_list = channel.add_parser("list", help="the force's accounts and their health")
+    channel_list.add_argument("--force", required=True)
+    channel_list.set_defaults(handler=cmd_channels_list)
+    channel_remove = channel.add_parser("remove", help="stop using an account")
+    channel_remove.add_argument("account_id", type=int)
+    channel_remove.add_argument("--force", required=True)
+    channel_remove.set_defaults(handler=cmd_channels_remove)
 
     keys = sub.add_parser("keys", help="token signing keys").add_subparsers(
         dest="keys_command", required=True

@@ -180,3 +180,25 @@ def test_forces_set_changes_the_rules(cli_settings, demo_areas, capsys):
     code, _ = run("forces", "set", "city-of-london", "--delay", "siege=5")
     assert code == 1
     assert "not a post kind" in capsys.readouterr().err
+
+
+def test_channels_add_list_remove_never_show_secrets(cli_settings, demo_areas, capsys):
+    run("areas", "sync", "city-of-london", "--source", str(demo_areas))
+    secret = '{"base_url": "https://mastodon.example", "access_token": "tok-SECRET-123"}'
+    code, out = run(
+        "channels", "add", "mastodon", "--force", "city-of-london", "--neighbourhoods", "E05009288",
+        "--name", "City Police Mastodon", "--credentials-stdin", stdin=secret,
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert out == "added mastodon account 1 'City Police Mastodon' for Aldersgate\n"
+    code, out = run("channels", "list", "--force", "city-of-london")
+    assert out.startswith("1\tmastodon\tCity Police Mastodon\t-\thealthy\tE05009288")
+    assert "tok-SECRET-123" not in out + capsys.readouterr().err
+    code, _ = run(
+        "channels", "add", "x", "--force", "city-of-london", "--force-wide", "--name", "Bad",
+        "--credentials-stdin", stdin='{"consumer_key": "only this"}',
+    )  # fmt: skip
+    assert code == 1
+    assert "missing consumer_secret" in capsys.readouterr().err
+    assert run("channels", "remove", "1", "--force", "city-of-london")[0] == 0
+    assert run("channels", "list", "--force", "city-of-london")[1] == ""
