@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 
+import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from beat import db, moderation, posts, retention
+from beat import channel_accounts, db, publishing
 from beat.accounts import Auth
 from beat.api import (
     area_routes,
@@ -22,13 +28,20 @@ from beat.api import (
     team_routes,
     user_routes,
 )
-from beat.api.keys import AUTH, CLOCK, DB, LOCATOR, METRICS, SETTINGS
+from beat.api.keys import AUTH, CLOCK, DB, LOCATOR, METRICS, SETTINGS, WAKE_DELIVERY
 from beat.api.observability import HTTP_METRICS, HttpMetrics, healthz, metrics, metrics_middleware
 from beat.api.problems import problems_middleware
 from beat.areas import AreaLocator
+from beat.channels import Channel, ChannelError, ChannelKind, FailureKind, Part
 from beat.clock import Clock, utcnow
+from beat.credentials import CredentialBox
 from beat.errors import ConfigError
+from beat.models import ChannelAccount, Post
+from beat.scheduler.runner import DeliveryWorker, Scheduler
 from beat.settings import Settings
+from beat.social.bluesky import BlueskyChannel
+from beat.social.mastodon import MastodonChannel
+from beat.social.x import XChannel
 from beat.tokens import KeyRing, TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -54,32 +67,84 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await ctx.close_connections()
 
 
-async def _post_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Publish posts whose time has come and expire stale approvals, every few seconds."""
+def channel_factory(
+    settings: Settings, session: aiohttp.ClientSession, box: CredentialBox
+) -> Callable[[ChannelAccount], Channel]:
+    """Adapters per account, kept while the credentials stay the same (Bluesky sessions)."""
+    made: dict[tuple[int, str], Channel] = {}
+    classes: dict[str, type[XChannel] | type[MastodonChannel] | type[BlueskyChannel]] = {
+        ChannelKind.X: XChannel,
+        ChannelKind.MASTODON: MastodonChannel,
+        ChannelKind.BLUESKY: BlueskyChannel,
+    }
+
+    def make(account: ChannelAccount) -> Channel:
+        key = (account.id, account.credentials)
+        if key not in made:
+            creds = box.open(account.credentials)
+            base = settings.x_api_url if account.kind == ChannelKind.X else creds["base_url"]
+            made[key] = classes[account.kind](
+                creds, session=session, base_url=base, timeout=settings.channel_timeout_seconds
+            )
+        return made[key]
+
+    return make
+
+
+async def check_channels(channel_for: Callable[[ChannelAccount], Channel], now: datetime) -> int:
+    """Verify every live account's credentials; failing ones are marked and comms told."""
+    checked = 0
+    for account in await ChannelAccount.filter(removed_at=None):
+        try:
+            handle = await channel_for(account).check()
+        except ChannelError as exc:
+            await channel_accounts.record_check(
+                account,
+                ok=exc.kind != FailureKind.AUTH_FAILED,
+                handle="",
+                error=exc.detail,
+                now=now,
+            )
+        else:
+            await channel_accounts.record_check(account, ok=True, handle=handle, error="", now=now)
+        checked += 1
+    return checked
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    """The scheduler (leader-elected) and the delivery worker, unless this process only serves."""
     settings = app[SETTINGS]
+    app[WAKE_DELIVERY] = lambda: None
     if not settings.background_jobs:
         yield
         return
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    async with aiohttp.ClientSession() as session:
+        channel_for = channel_factory(settings, session, CredentialBox(settings.channel_keys_file))
 
-    async def loop() -> None:
-        with db.current(app[DB]):
-            while True:
-                try:
-                    now = app[CLOCK]()
-                    await posts.publish_due(now)
-                    await moderation.expire_stale(now)
-                    await retention.purge(now, settings.photos_dir)
-                except Exception:  # one bad round must not stop publishing for good
-                    log.exception("post jobs failed")
-                await asyncio.sleep(settings.job_interval_seconds)
+        async def render(account: ChannelAccount, post: Post) -> list[Part]:
+            return await publishing.parts_for(
+                account, post, base_url=settings.public_base_url, photos_dir=settings.photos_dir
+            )
 
-    task = asyncio.create_task(loop(), name="beat-post-jobs")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        worker = DeliveryWorker(
+            app[DB], settings, worker_id=owner, clock=app[CLOCK], channel_for=channel_for,
+            render=render,
+        )  # fmt: skip
+        scheduler = Scheduler(
+            app[DB], settings, owner=owner, clock=app[CLOCK],
+            check_channels=functools.partial(check_channels, channel_for),
+        )  # fmt: skip
+        app[WAKE_DELIVERY] = worker.wake.set
+        await scheduler.start()
+        task = asyncio.create_task(worker.run_forever(), name="beat-delivery")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await scheduler.stop()
 
 
 @web.middleware
@@ -89,8 +154,12 @@ async def _db_context(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
-    """Build the service; nothing connects until the app starts."""
+def create_app(settings: Settings, *, clock: Clock = utcnow, api: bool = True) -> web.Application:
+    """Build the service; nothing connects until the app starts.
+
+    `api=False` builds a worker: the scheduler and deliveries, with /healthz and /metrics only.
+    `settings.background_jobs=False` builds a web process that leaves those to the workers.
+    """
     app = web.Application(
         middlewares=[metrics_middleware, problems_middleware, _db_context],
         client_max_size=settings.max_json_body,
@@ -110,18 +179,22 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
     app[AUTH] = Auth(settings, issuer, clock)
     app[LOCATOR] = AreaLocator()
     app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_post_jobs)
+    app.cleanup_ctx.append(_workers)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     for table in (
-        auth_routes.routes,
-        area_routes.routes,
-        team_routes.routes,
-        user_routes.routes,
-        post_routes.routes,
-        moderation_routes.routes,
-        force_routes.routes,
-        photo_routes.routes,
+        ()
+        if not api
+        else (
+            auth_routes.routes,
+            area_routes.routes,
+            team_routes.routes,
+            user_routes.routes,
+            post_routes.routes,
+            moderation_routes.routes,
+            force_routes.routes,
+            photo_routes.routes,
+        )
     ):
         app.router.add_routes(table)
     return app

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from beat.errors import BeatError
 
@@ -67,7 +67,7 @@ class Sent:
 class Channel(Protocol):
     """One connected account on one platform."""
 
-    kind: ChannelKind
+    kind: ClassVar[ChannelKind]
 
     async def check(self) -> str:
         """Verify the credentials; the account's handle. ChannelError(AUTH_FAILED) if not."""

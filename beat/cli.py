@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -227,12 +228,13 @@ async def cmd_keys_rotate(settings: Settings, args: argparse.Namespace, out: Tex
     return 0
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, *, api: bool = True) -> None:
     from aiohttp import web
 
     from beat.app import create_app
 
-    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
+    app = create_app(settings, api=api)
+    web.run_app(app, host=host, port=port, access_log=None, print=None)
 
 
 async def _migrate_quietly(settings: Settings, out: TextIO) -> None:
@@ -244,6 +246,8 @@ async def _migrate_quietly(settings: Settings, out: TextIO) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     if args.migrate:
         asyncio.run(_migrate_quietly(settings, out))
+    if not args.scheduler:
+        settings = dataclasses.replace(settings, background_jobs=False)
     out.write(f"Beat listening on http://{args.host}:{args.port}\n")
     out.flush()
     _serve(settings, args.host, args.port)
@@ -319,6 +323,14 @@ async def _demo_posts(out: TextIO) -> None:
         out.write(f"demo post {view.post.id}: {view.post.status.value}\n")
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    """The scheduler and the delivery worker, with /healthz and /metrics on a port of their own."""
+    out.write(f"Beat worker; health and metrics on http://{args.host}:{args.port}\n")
+    out.flush()
+    _serve(dataclasses.replace(settings, background_jobs=True), args.host, args.port, api=False)
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(_demo_setup(settings, out))
@@ -370,7 +382,16 @@ def _parser() -> argparse.ArgumentParser:
         "--no-migrate", dest="migrate", action="store_false",
         help="refuse to start if migrations are pending instead of applying them",
     )  # fmt: skip
+    serve.add_argument(
+        "--no-scheduler", dest="scheduler", action="store_false",
+        help="serve the API only; run `beat worker` for scheduled jobs and deliveries",
+    )  # fmt: skip
     serve.set_defaults(sync_handler=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run scheduled jobs and deliveries (no API)")
+    worker.add_argument("--host", default="127.0.0.1")
+    worker.add_argument("--port", type=int, default=8081)
+    worker.set_defaults(sync_handler=cmd_worker)
 
     demo = sub.add_parser("demo", help="set up demo areas and accounts, then serve")
     demo.add_argument("--host", default="127.0.0.1")

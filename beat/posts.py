@@ -95,11 +95,15 @@ async def view_of(post: Post) -> PostView:
 
 def may_see(viewer: User | None, post: Post) -> bool:
     """The author and the force's comms and administrators see a post at every stage."""
+    if post.status == PostStatus.PUBLISHED:
+        return True
     if viewer is not None and viewer.id == post.author_id:
         return True
-    if viewer is not None and viewer.role in (Role.COMMS, Role.FORCE_ADMIN):
-        return viewer.force_id == post.force_id
-    return post.status == PostStatus.PUBLISHED
+    return (
+        viewer is not None
+        and viewer.role in (Role.COMMS, Role.FORCE_ADMIN)
+        and viewer.force_id == post.force_id
+    )
 
 
 async def get_post(viewer: User | None, post_id: uuid.UUID) -> PostView:
@@ -462,9 +466,7 @@ async def withdraw(actor: User, post_id: uuid.UUID, *, reason: str, now: datetim
         raise Invalid.field("/reason", "say why, in 3 to 300 characters")
     async with in_transaction():
         post = await _locked(post_id)
-        if not may_see(actor, post) or (
-            actor.role == Role.FORCE_ADMIN and actor.id != post.author_id
-        ):
+        if not may_see(actor, post):
             raise NotFound("no such post")
         was_public = post.status == PostStatus.PUBLISHED
         await move(post, Action.WITHDRAW, actor, now, reason=reason, takedown=was_public)

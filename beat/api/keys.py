@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -20,6 +21,8 @@ AUTH = web.AppKey("auth", Auth)
 LOCATOR = web.AppKey("locator", AreaLocator)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 METRICS = web.AppKey("metrics", CollectorRegistry)
+# Wakes this process's delivery worker at once (approvals); a no-op where none runs.
+WAKE_DELIVERY: web.AppKey[Callable[[], None]] = web.AppKey("wake_delivery")
 
 # Per-request state.
 REQUEST_ID = web.RequestKey("request_id", str)

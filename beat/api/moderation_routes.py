@@ -9,7 +9,7 @@ from beat import moderation
 from beat.api import serialise
 from beat.api.auth import actor
 from beat.api.inputs import Body, read_json, reject_unknown_query
-from beat.api.keys import CLOCK
+from beat.api.keys import CLOCK, WAKE_DELIVERY
 from beat.api.post_routes import NO_STORE, parse_post_id, parse_when
 from beat.posts import TEXT_MAX
 
@@ -60,6 +60,7 @@ async def approve(request: web.Request) -> web.Response:
         version=body.version,
         publish_at=parse_when(body.publish_at, "/publish_at"),
     )
+    request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 
@@ -76,6 +77,7 @@ async def edit_approve(request: web.Request) -> web.Response:
         version=body.version,
         now=request.app[CLOCK](),
     )
+    request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 

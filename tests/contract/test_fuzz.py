@@ -45,7 +45,7 @@ SIGNED_IN_AS = {
     "listMyNotifications": OFFICER,
     "getModerationQueue": COMMS,
 }
-MAX_EXAMPLES = 50  # per operation; the whole run takes well under a minute
+MAX_EXAMPLES = 50  # per operation; the whole run (45 operations) takes about a minute
 STARTUP_SECONDS = 30
 CHECKS = [
     not_a_server_error,

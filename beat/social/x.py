@@ -1,0 +1,288 @@
+"""X: tweepy's AsyncClient for posts, deletes and reads; X's v2 media upload for pictures."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import aiohttp
+import tweepy
+from aiohttp import hdrs
+from aiohttp.client_middlewares import ClientHandlerType, ClientMiddlewareType
+from aiohttp.client_reqrep import ClientRequest, ClientResponse
+from oauthlib.oauth1 import Client as OAuth1Client
+from tweepy.asynchronous import AsyncClient
+from yarl import URL
+
+from beat.channels import ChannelError, ChannelKind, FailureKind, Part, Sent
+from beat.social.base import (
+    TRANSPORT_ERRORS,
+    Adapter,
+    epoch_time,
+    read,
+    same_text,
+    status_error,
+    transport_error,
+)
+
+X_API_URL = "https://api.twitter.com"
+CREDENTIAL_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+# X answers a repeated post with a bare 403 (no error code): its message is all there is.
+DUPLICATE_MARK = "duplicate content"
+MEDIA_CHUNK = 1024 * 1024
+FIND_DEPTH = 50
+
+
+def rewrite_origin(origin: URL, target: URL) -> ClientMiddlewareType:
+    """A client middleware that sends requests for `origin` to `target` (scheme, host, port, path
+    prefix) instead, Host header included; other requests pass untouched."""
+    prefix = target.raw_path.rstrip("/")
+
+    async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        if request.url.origin() == origin:
+            request.url = URL.build(
+                scheme=target.scheme,
+                host=target.raw_host or "",
+                port=target.explicit_port,
+                path=prefix + request.url.raw_path,
+                query_string=request.url.raw_query_string,
+                encoded=True,
+            )
+            request.headers[hdrs.HOST] = request.url.host_port_subcomponent or ""
+        return await handler(request)
+
+    return middleware
+
+
+class XSession:
+    """What tweepy asks of `client.session` (`request(...)` as a context manager): the injected
+    session, with our timeout and, when X is elsewhere, the host-rewriting middleware.
+
+    tweepy addresses https://api.twitter.com whatever it is told, and opens a session per
+    request unless `client.session` is set. OAuth 1.0a signs the canonical URL before the
+    middleware moves the request, so our media calls go through here too and sign the same way.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, timeout: aiohttp.ClientTimeout
+    ) -> None:
+        self.session = session
+        self.timeout = timeout
+        target = URL(base_url)
+        canonical = URL(X_API_URL)
+        # Per-request middlewares replace the session's own, so only pass one when needed.
+        self.middlewares: tuple[ClientMiddlewareType, ...] | None = (
+            None if target == canonical else (rewrite_origin(canonical, target),)
+        )
+
+    def request(self, method: str, url: str | URL, **kwargs: Any) -> Any:
+        return self.session.request(
+            method, url, timeout=self.timeout, middlewares=self.middlewares, **kwargs
+        )
+
+
+class XChannel(Adapter):
+    """One X account, with OAuth 1.0a user credentials."""
+
+    kind = ChannelKind.X
+
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        session: aiohttp.ClientSession,
+        base_url: str = X_API_URL,
+        timeout: float = 15.0,
+    ) -> None:
+        super().__init__(session, base_url, timeout=timeout)
+        missing = [k for k in CREDENTIAL_KEYS if not credentials.get(k)]
+        if missing:
+            raise ChannelError(FailureKind.AUTH_FAILED, f"missing X credentials: {missing}")
+        self.credentials = {k: credentials[k] for k in CREDENTIAL_KEYS}
+        self.http = XSession(session, base_url, self.timeout)
+        self.client = AsyncClient(**self.credentials)
+        self.client.session = self.http
+        self.user_id: str | None = None
+
+    # ---- the Channel protocol ----------------------------------------------------------------
+
+    async def check(self) -> str:
+        async with self.timed("check"):
+            response = await self._call(self.client.get_me(user_auth=True))
+            self.user_id = str(response.data.id)
+            return str(response.data.username)
+
+    async def publish(self, part: Part, *, reply_to: Sent | None, key: str) -> Sent:
+        # X has no idempotency key: a repeat is caught by its duplicate-content rule instead.
+        async with self.timed("publish"):
+            media_ids = [
+                await self._upload(await read(m), m.mime_type, m.alt_text) for m in part.media
+            ]
+            response = await self._call(
+                self.client.create_tweet(
+                    text=part.text,
+                    media_ids=media_ids or None,
+                    in_reply_to_tweet_id=reply_to.remote_id if reply_to else None,
+                    user_auth=True,
+                ),
+                creating=True,
+            )
+            tweet_id = str(response.data["id"])
+            return Sent(remote_id=tweet_id, url=status_url(tweet_id))
+
+    async def delete(self, remote_id: str) -> None:
+        async with self.timed("delete"):
+            try:
+                await self._call(self.client.delete_tweet(remote_id, user_auth=True))
+            except ChannelError as exc:
+                if not isinstance(exc.__cause__, tweepy.NotFound):
+                    raise
+            # `deleted: false` also means it is not there: either way, done.
+
+    async def find(self, text: str) -> Sent | None:
+        async with self.timed("find"):
+            if self.user_id is None:
+                me = await self._call(self.client.get_me(user_auth=True))
+                self.user_id = str(me.data.id)
+            response = await self._call(
+                self.client.get_users_tweets(
+                    self.user_id,
+                    max_results=FIND_DEPTH,
+                    tweet_fields=["entities", "created_at"],
+                    exclude=["retweets"],
+                    user_auth=True,
+                )
+            )
+            for tweet in response.data or []:
+                if same_text(as_written(tweet.data), text):
+                    return Sent(remote_id=str(tweet.id), url=status_url(str(tweet.id)))
+            return None
+
+    # ---- media: X's v2 upload, which tweepy lacks ------------------------------------------
+
+    async def _upload(self, data: bytes, mime_type: str, alt_text: str) -> str:
+        """Initialize, append in chunks, finalize; then the alt text. Returns the media id.
+
+        Nothing is public until the post names the media, so every failure here is safe to retry.
+        """
+        init = await self._media(
+            "POST",
+            "/2/media/upload/initialize",
+            json={
+                "media_type": mime_type,
+                "total_bytes": len(data),
+                "media_category": "tweet_image",
+            },
+        )
+        media_id = str(init["data"]["id"])
+        for index, start in enumerate(range(0, len(data), MEDIA_CHUNK)):
+            form = aiohttp.FormData()
+            form.add_field("segment_index", str(index))
+            form.add_field(
+                "media",
+                data[start : start + MEDIA_CHUNK],
+                filename="media",
+                content_type="application/octet-stream",
+            )
+            await self._media("POST", f"/2/media/upload/{media_id}/append", data=form)
+        final = await self._media("POST", f"/2/media/upload/{media_id}/finalize")
+        state = final.get("data", {}).get("processing_info", {}).get("state", "succeeded")
+        if state == "failed":
+            raise ChannelError(FailureKind.REJECTED, "X could not process the picture")
+        if state != "succeeded":
+            # Pictures are processed at once; waiting here would hold up the whole delivery.
+            raise ChannelError(
+                FailureKind.UNAVAILABLE, f"X is still processing the picture ({state})"
+            )
+        if alt_text:
+            await self._media(
+                "POST",
+                "/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}},
+            )
+        return media_id
+
+    async def _media(
+        self, method: Literal["GET", "POST"], path: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        url = X_API_URL + path
+        signer = OAuth1Client(
+            self.credentials["consumer_key"],
+            self.credentials["consumer_secret"],
+            self.credentials["access_token"],
+            self.credentials["access_token_secret"],
+        )
+        # JSON and multipart bodies are not part of an OAuth 1.0a signature: sign the URL alone.
+        _, headers, _ = signer.sign(url, method)
+        try:
+            async with self.http.request(method, url, headers=headers, **kwargs) as response:
+                if response.status >= 400:
+                    raise await self._media_error(response)
+                raw = await response.read()
+                body: dict[str, Any] = json.loads(raw) if raw.strip() else {}
+                return body
+        except ChannelError:
+            raise
+        except (*TRANSPORT_ERRORS, ValueError) as exc:
+            raise transport_error(exc, creating=False) from exc
+
+    async def _media_error(self, response: aiohttp.ClientResponse) -> ChannelError:
+        try:
+            body = await response.json(content_type=None)
+            detail = str(body.get("detail") or body.get("errors") or body)
+        except ValueError:
+            detail = response.reason or ""
+        retry_at = epoch_time(response.headers.get("x-rate-limit-reset"))
+        return status_error(response.status, detail, creating=False, retry_at=retry_at)
+
+    # ---- tweepy's errors as ours -------------------------------------------------------------
+
+    async def _call(self, call: Any, *, creating: bool = False) -> Any:
+        try:
+            return await call
+        except tweepy.TooManyRequests as exc:
+            retry_at = epoch_time(exc.reset_time)
+            raise ChannelError(FailureKind.RATE_LIMITED, str(exc), retry_at=retry_at) from exc
+        except tweepy.Forbidden as exc:
+            if is_duplicate(exc):
+                raise ChannelError(FailureKind.DUPLICATE, str(exc)) from exc
+            raise ChannelError(FailureKind.REJECTED, str(exc)) from exc
+        except tweepy.HTTPException as exc:
+            raise status_error(
+                exc.response.status, " ".join(exc.api_messages), creating=creating
+            ) from exc
+        except aiohttp.ClientResponseError as exc:
+            # tweepy reads every error body as JSON: a gateway's HTML page lands here.
+            reset = exc.headers.get("x-rate-limit-reset") if exc.headers else None
+            detail = "not JSON" if isinstance(exc, aiohttp.ContentTypeError) else exc.message
+            raise status_error(
+                exc.status, detail, creating=creating, retry_at=epoch_time(reset)
+            ) from exc
+        except (*TRANSPORT_ERRORS, ValueError) as exc:
+            raise transport_error(exc, creating=creating) from exc
+
+
+def is_duplicate(exc: tweepy.HTTPException) -> bool:
+    messages = [*exc.api_messages, str(exc)]
+    return any(DUPLICATE_MARK in m.lower() for m in messages)
+
+
+def as_written(tweet: Mapping[str, Any]) -> str:
+    """A post's text as its author wrote it: links unwrapped, the picture's link dropped,
+    entities unescaped (X returns `&amp;` for `&`)."""
+    text = str(tweet.get("text", ""))
+    for entry in tweet.get("entities", {}).get("urls", []):
+        short = entry.get("url", "")
+        if not short:
+            continue
+        if "media_key" in entry:
+            text = text.replace(short, "")
+        else:
+            text = text.replace(short, entry.get("expanded_url") or short)
+    return html.unescape(text)
+
+
+def status_url(tweet_id: str) -> str:
+    return f"https://x.com/i/web/status/{tweet_id}"
