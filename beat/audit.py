@@ -109,6 +109,9 @@ def to_csv(rows: Iterable[AuditEntry]) -> str:
         row["details"] = json.dumps(row["details"], sort_keys=True)
         # Cells starting with = + - @ would run as formulas in a spreadsheet.
         writer.writerow(
-            {k: ("'" + v if isinstance(v, str) and v and v[0] in "=+-@" else v) for k, v in row.items()}
+            {
+                k: ("'" + v if isinstance(v, str) and v and v[0] in "=+-@" else v)
+                for k, v in row.items()
+            }
         )
     return out.getvalue()

@@ -144,10 +144,12 @@ async def _sent_times(account_id: int, now: datetime) -> list[datetime]:
     return [row.started_at for row in rows]
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+def backoff(
+    attempts: int, rng: random.Random | None = None, *, base: timedelta = BACKOFF_BASE
+) -> timedelta:
     """Exponential, capped, with full jitter so many workers do not retry in step."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    ceiling = min(BACKOFF_CAP, base * (2 ** max(0, attempts - 1)))
     return timedelta(seconds=rng.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))
 
 
@@ -190,6 +192,7 @@ async def deliver(
     worker: str,
     clock: Callable[[], datetime],
     max_attempts: int,
+    backoff_base: timedelta = BACKOFF_BASE,
 ) -> Outcome:
     """Send (or remove) one claimed delivery, part by part, resuming where it stopped."""
     account = await ChannelAccount.get(id=delivery.account_id)
@@ -244,8 +247,9 @@ async def deliver(
             )
         except ChannelError as exc:
             return await _failed(
-                delivery, account, channel, attempt, record, index, exc, clock(), max_attempts
-            )
+                delivery, account, channel, attempt, record, index, exc, clock(), max_attempts,
+                backoff_base,
+            )  # fmt: skip
         await _part_sent(delivery, index, sent, interrupted_id=attempt.id, now=clock())
     await _finish(delivery, SENT, "", sent_at=clock())
     return Outcome(SENT)
@@ -278,6 +282,7 @@ async def _part_sent(
 async def _failed(
     delivery: Delivery, account: ChannelAccount, channel: Channel, attempt: DeliveryAttempt,
     record: dict[str, Any], index: int, exc: ChannelError, now: datetime, max_attempts: int,
+    backoff_base: timedelta,
 ) -> Outcome:  # fmt: skip
     await DeliveryAttempt.filter(id=attempt.id).update(
         finished_at=now, outcome=exc.kind.value, error=exc.detail[:500]
@@ -307,7 +312,7 @@ async def _failed(
     if exc.kind == FailureKind.RATE_LIMITED and exc.retry_at is not None:
         when = max(exc.retry_at, now) + timedelta(seconds=random.uniform(0, 2))  # noqa: S311
     else:
-        when = now + backoff(delivery.attempts)
+        when = now + backoff(delivery.attempts, base=backoff_base)
     await _reschedule(delivery, when, exc.detail)
     return Outcome(PENDING, exc.kind.value)
 

@@ -141,6 +141,7 @@ class DeliveryWorker:
                         worker=self.worker_id,
                         clock=self.clock,
                         max_attempts=self.settings.delivery_max_attempts,
+                        backoff_base=timedelta(seconds=self.settings.delivery_backoff_base_seconds),
                     )
                 except Exception:  # a bug or a database blip: the lease expires and it is retried
                     log.exception("delivery crashed", extra={"delivery": delivery.id})
