@@ -21,6 +21,7 @@ from beat.accounts import Auth
 from beat.api import (
     area_routes,
     auth_routes,
+    channel_routes,
     force_routes,
     moderation_routes,
     photo_routes,
@@ -194,6 +195,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, api: bool = True) -
             moderation_routes.routes,
             force_routes.routes,
             photo_routes.routes,
+            channel_routes.routes,
         )
     ):
         app.router.add_routes(table)

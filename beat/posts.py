@@ -17,6 +17,7 @@ from beat import audit, forces, notifications, outbox, photos, risk
 from beat.areas import AreaLocator
 from beat.errors import Conflict, FieldError, Invalid, NotAllowed, NotFound
 from beat.models import (
+    Delivery,
     ForceSettings,
     ModerationPolicy,
     Neighbourhood,
@@ -68,6 +69,8 @@ class PostView:
     post: Post
     areas: list[Neighbourhood]
     photos: list[Photo]
+    # Each channel account's delivery of the current version (and any removals).
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 def actor_kind(actor: User | None, post: Post) -> Actor:
@@ -90,7 +93,13 @@ async def load(post_id: uuid.UUID) -> PostView:
 async def view_of(post: Post) -> PostView:
     areas = await Neighbourhood.filter(post_areas__post_id=post.id).order_by("name")
     pics = await Photo.filter(post_id=post.id).order_by("position")
-    return PostView(post, areas, pics)
+    sent = (
+        await Delivery.filter(post_id=post.id)
+        .exclude(action="publish", post_version__lt=post.version)
+        .order_by("id")
+        .select_related("account")
+    )
+    return PostView(post, areas, pics, sent)
 
 
 def may_see(viewer: User | None, post: Post) -> bool:

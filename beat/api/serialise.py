@@ -7,8 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from beat.accounts import TokenPair
+from beat.channel_accounts import AccountView
 from beat.errors import BeatError
 from beat.models import (
+    ChannelAccount,
+    Delivery,
     Force,
     ForceSettings,
     Neighbourhood,
@@ -184,6 +187,7 @@ def post(view: PostView, viewer: User) -> dict[str, Any]:
         "submitted_at": when(value.submitted_at),
         "withdrawn_at": when(value.withdrawn_at),
         "actions": [a for a in actions if a in _USER_ACTIONS],
+        "deliveries": [delivery(d, d.account) for d in view.deliveries],
     }
 
 
@@ -232,4 +236,35 @@ def hold(value: Neighbourhood) -> dict[str, Any]:
         "held": value.hold_since is not None,
         "hold_since": when(value.hold_since),
         "hold_reason": value.hold_reason or None,
+    }
+
+
+def delivery(value: Delivery, account: ChannelAccount) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "channel": account.kind,
+        "account": {"id": account.id, "name": account.name, "handle": account.handle or None},
+        "action": value.action,
+        "status": value.status,
+        "remote_id": value.remote_id or None,
+        "url": value.url or None,
+        "attempts": value.attempts,
+        "last_error": value.last_error or None,
+        "due_at": when(value.due_at),
+        "sent_at": when(value.sent_at),
+    }
+
+
+def channel_account(view: AccountView) -> dict[str, Any]:
+    account = view.account
+    return {
+        "id": account.id,
+        "kind": account.kind,
+        "name": account.name,
+        "handle": account.handle or None,
+        "force_wide": account.force_wide,
+        "neighbourhoods": [area_summary(n) for n in view.areas],
+        "healthy": account.healthy,
+        "last_checked_at": when(account.last_checked_at),
+        "last_error": account.last_error or None,
     }
