@@ -92,10 +92,15 @@ def channel_factory(
     return make
 
 
-async def check_channels(channel_for: Callable[[ChannelAccount], Channel], now: datetime) -> int:
+async def check_channels(
+    channel_for: Callable[[ChannelAccount], Channel], now: datetime, *, force_id: str | None = None
+) -> int:
     """Verify every live account's credentials; failing ones are marked and comms told."""
     checked = 0
-    for account in await ChannelAccount.filter(removed_at=None):
+    query = ChannelAccount.filter(removed_at=None)
+    if force_id is not None:
+        query = query.filter(force_id=force_id)
+    for account in await query:
         try:
             handle = await channel_for(account).check()
         except ChannelError as exc:

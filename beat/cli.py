@@ -213,6 +213,28 @@ async def cmd_channels_list(settings: Settings, args: argparse.Namespace, out: T
     return 0
 
 
+async def cmd_channels_check(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    import aiohttp
+
+    from beat import channel_accounts
+    from beat.app import channel_factory, check_channels
+    from beat.credentials import CredentialBox
+
+    async with aiohttp.ClientSession() as session, db.db_session(settings):
+        channel_for = channel_factory(settings, session, CredentialBox(settings.channel_keys_file))
+        await check_channels(channel_for, utcnow(), force_id=args.force)
+        views = await channel_accounts.list_accounts(None, args.force)
+    failing = 0
+    for view in views:
+        account = view.account
+        if account.healthy:
+            out.write(f"{account.id} {account.name}: ok ({account.handle})\n")
+        else:
+            failing += 1
+            out.write(f"{account.id} {account.name}: FAILING: {account.last_error}\n")
+    return 1 if failing else 0
+
+
 async def cmd_channels_remove(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from beat import channel_accounts
 
@@ -466,6 +488,9 @@ def _parser() -> argparse.ArgumentParser:
     channel_list = channel.add_parser("list", help="the force's accounts and their health")
     channel_list.add_argument("--force", required=True)
     channel_list.set_defaults(handler=cmd_channels_list)
+    channel_check = channel.add_parser("check", help="verify every account's credentials")
+    channel_check.add_argument("--force", required=True)
+    channel_check.set_defaults(handler=cmd_channels_check)
     channel_remove = channel.add_parser("remove", help="stop using an account")
     channel_remove.add_argument("account_id", type=int)
     channel_remove.add_argument("--force", required=True)

@@ -202,3 +202,42 @@ def test_channels_add_list_remove_never_show_secrets(cli_settings, demo_areas, c
     assert "missing consumer_secret" in capsys.readouterr().err
     assert run("channels", "remove", "1", "--force", "city-of-london")[0] == 0
     assert run("channels", "list", "--force", "city-of-london")[1] == ""
+
+
+@pytest.fixture
+def fake_x_process(tmp_path):
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes", "x", "--port", "0", "--state-file", str(tmp_path / "x.json")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert "listening on" in line, line
+        yield line.split("listening on", 1)[1].strip()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_channels_check_marks_failing_credentials(
+    cli_settings, demo_areas, fake_x_process, monkeypatch, capsys
+):
+    from tests.fakes.x import CREDENTIALS
+
+    monkeypatch.setenv("BEAT_X_API_URL", fake_x_process)
+    run("areas", "sync", "city-of-london", "--source", str(demo_areas))
+    good = json.dumps(CREDENTIALS)
+    bad = json.dumps({**CREDENTIALS, "access_token_secret": "wrong"})
+    for name, creds in (("Good", good), ("Stale", bad)):
+        code, _ = run(
+            "channels", "add", "x", "--force", "city-of-london", "--force-wide", "--name", name,
+            "--credentials-stdin", stdin=creds,
+        )  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+    code, out = run("channels", "check", "--force", "city-of-london")
+    assert code == 1
+    assert "1 Good: ok (CityPolice)" in out
+    assert "2 Stale: FAILING" in out
