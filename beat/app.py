@@ -120,7 +120,18 @@ async def check_channels(
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     """The scheduler (leader-elected) and the delivery worker, unless this process only serves."""
     settings = app[SETTINGS]
-    app[WAKE_DELIVERY] = lambda: None
+    local_wake: list[Callable[[], None]] = []
+
+    async def wake() -> None:
+        for signal in local_wake:
+            signal()
+        if not settings.is_sqlite:
+            try:
+                await app[DB].db().execute_script(f"NOTIFY {db.OUTBOX_CHANNEL}")
+            except Exception:  # the poll picks it up within a second anyway
+                log.warning("outbox notify failed", exc_info=True)
+
+    app[WAKE_DELIVERY] = wake
     if not settings.background_jobs:
         yield
         return
@@ -135,18 +146,21 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
         worker = DeliveryWorker(
             app[DB], settings, worker_id=owner, clock=app[CLOCK], channel_for=channel_for,
-            render=render,
+            render=render, poll_seconds=settings.delivery_poll_seconds,
         )  # fmt: skip
         scheduler = Scheduler(
             app[DB], settings, owner=owner, clock=app[CLOCK],
             check_channels=functools.partial(check_channels, channel_for),
         )  # fmt: skip
-        app[WAKE_DELIVERY] = worker.wake.set
+        local_wake.append(worker.wake.set)
+        listener = await db.listen(settings, db.OUTBOX_CHANNEL, worker.wake.set)
         await scheduler.start()
         task = asyncio.create_task(worker.run_forever(), name="beat-delivery")
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.close()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

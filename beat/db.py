@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
@@ -133,6 +133,36 @@ async def applied_migrations(ctx: TortoiseContext) -> list[MigrationKey]:
     config = {"apps": {"models": {"migrations": MIGRATIONS_MODULE, "models": [MODELS_MODULE]}}}
     executor = _executor(ctx, config)
     return list(await executor.recorder.applied_migrations())
+
+
+OUTBOX_CHANNEL = "beat_outbox"
+
+
+class Listener(Protocol):
+    async def close(self) -> None: ...
+
+
+async def listen(settings: Settings, channel: str, signal: Callable[[], None]) -> Listener | None:
+    """On PostgreSQL, call `signal` whenever another process NOTIFYs `channel`; None elsewhere.
+
+    A connection of its own, outside the pool: LISTEN lives as long as the connection.
+    """
+    if settings.is_sqlite:
+        return None
+    import asyncpg
+
+    creds = connection_config(settings)["credentials"]
+    try:
+        conn = await asyncpg.connect(
+            host=creds.get("host"), port=creds.get("port"), user=creds.get("user"),
+            password=creds.get("password"), database=creds.get("database"),
+        )  # fmt: skip
+    except (OSError, asyncpg.PostgresError):
+        log.warning("LISTEN unavailable; workers poll instead", exc_info=True)
+        return None
+    await conn.add_listener(channel, lambda *_: signal())
+    listener: Listener = conn
+    return listener
 
 
 async def ping(ctx: TortoiseContext) -> None:

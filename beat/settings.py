@@ -64,6 +64,8 @@ class Settings:
     delivery_max_attempts: int = 8
     delivery_lease_seconds: float = 120.0
     delivery_backoff_base_seconds: float = 10.0
+    # How often an idle worker looks for due deliveries it was not woken for.
+    delivery_poll_seconds: float = 1.0
     public_base_url: str = "http://127.0.0.1:8080"
     policeuk_base_url: str = "https://data.police.uk/api"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)

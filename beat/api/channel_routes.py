@@ -87,7 +87,7 @@ async def resolve(request: web.Request) -> web.Response:
         now=request.app[CLOCK](),
     )  # fmt: skip
     await settled.fetch_related("account")
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(
         {**serialise.delivery(settled, settled.account), "post_id": str(settled.post_id)},
         headers=NO_STORE,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -21,8 +21,9 @@ AUTH = web.AppKey("auth", Auth)
 LOCATOR = web.AppKey("locator", AreaLocator)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 METRICS = web.AppKey("metrics", CollectorRegistry)
-# Wakes this process's delivery worker at once (approvals); a no-op where none runs.
-WAKE_DELIVERY: web.AppKey[Callable[[], None]] = web.AppKey("wake_delivery")
+# Wakes delivery workers at once after an approval: this process's directly, others'
+# through PostgreSQL NOTIFY (they also poll every second, so nothing waits on it).
+WAKE_DELIVERY: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("wake_delivery")
 
 # Per-request state.
 REQUEST_ID = web.RequestKey("request_id", str)

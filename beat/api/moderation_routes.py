@@ -60,7 +60,7 @@ async def approve(request: web.Request) -> web.Response:
         version=body.version,
         publish_at=parse_when(body.publish_at, "/publish_at"),
     )
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 
@@ -77,7 +77,7 @@ async def edit_approve(request: web.Request) -> web.Response:
         version=body.version,
         now=request.app[CLOCK](),
     )
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 

@@ -125,7 +125,7 @@ async def create(request: web.Request) -> web.Response:
     view, created = await posts.create_post(
         who, data, idempotency_key=key, now=request.app[CLOCK](), locator=request.app[LOCATOR]
     )
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(
         serialise.post(view, who),
         status=201 if created else 200,
@@ -159,7 +159,7 @@ async def edit(request: web.Request) -> web.Response:
         clear_publish_at="publish_at" in given and body.publish_at is None,
     )
     view = await posts.edit_post(who, parse_post_id(request), change, now=request.app[CLOCK]())
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 
@@ -167,7 +167,7 @@ async def edit(request: web.Request) -> web.Response:
 async def submit(request: web.Request) -> web.Response:
     who = await actor(request)
     view = await posts.submit_draft(who, parse_post_id(request), now=request.app[CLOCK]())
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 
@@ -178,7 +178,7 @@ async def withdraw(request: web.Request) -> web.Response:
     view = await posts.withdraw(
         who, parse_post_id(request), reason=body.reason, now=request.app[CLOCK]()
     )
-    request.app[WAKE_DELIVERY]()
+    await request.app[WAKE_DELIVERY]()
     return web.json_response(serialise.post(view, who), headers=NO_STORE)
 
 
