@@ -95,6 +95,8 @@ async def update_settings(
         values["retention_days"] = None
     if change.reject_reasons is not None:
         values["reject_reasons"] = list(dict.fromkeys(change.reject_reasons))
+    if not values:
+        return current  # nothing asked for, nothing changed, nothing to record
     before = {k: _plain(getattr(current, k)) for k in values}
     async with in_transaction():
         await ForceSettings.filter(force_id=force_id).update(**values)

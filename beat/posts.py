@@ -161,7 +161,12 @@ async def _areas_for(
                 [FieldError("/neighbourhoods", f"no area {c!r} in your force") for c in missing],
             )
     elif data.location is not None:
-        located = await locator.locate(*data.location)
+        try:
+            located = await locator.locate(*data.location)
+        except NotFound as exc:
+            raise Invalid.field(
+                "/location", "no neighbourhood covers this position: tag one"
+            ) from exc
         if located.force_id != actor.force_id:
             raise Invalid.field("/location", "this position is not in your force's area")
         found = [located]

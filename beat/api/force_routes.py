@@ -56,6 +56,7 @@ def _force(request: web.Request) -> str:
 
 @routes.get("/v1/forces/{force}/settings")
 async def read_settings(request: web.Request) -> web.Response:
+    reject_unknown_query(request, set())
     found = await forces.read_settings(await actor(request), _force(request))
     return web.json_response(serialise.force_settings(found))
 
@@ -106,6 +107,7 @@ async def release(request: web.Request) -> web.Response:
 
 @routes.get("/v1/templates")
 async def list_templates(request: web.Request) -> web.Response:
+    reject_unknown_query(request, set())
     found = await templates.list_templates(await actor(request))
     return web.json_response({"items": [serialise.template(t) for t in found]})
 

@@ -488,3 +488,19 @@ async def test_retention_empties_rejected_and_withdrawn_posts_but_keeps_the_trai
     assert await AuditEntry.filter(post_id=rejected["id"]).count() == trail_before + 1
     assert (await Post.get(id=kept["id"])).text == CLEAN
     assert await retention.purge(clock(), settings.photos_dir) == 0  # once only
+
+
+async def test_a_position_outside_every_area_asks_for_a_tag(client, tokens):
+    response = await send(
+        client, tokens["officer"], {"text": CLEAN, "location": {"lat": 51.5080, "lng": -0.1281}}
+    )
+    assert response.status == 422
+    assert (await response.json())["errors"][0]["field"] == "/location"
+
+
+async def test_an_empty_settings_change_records_nothing(client, tokens):
+    response = await client.patch(
+        f"/v1/forces/{DEMO_FORCE}/settings", headers=tokens["admin"], json={}
+    )
+    assert response.status == 200
+    assert await AuditEntry.filter(action="settings-changed").count() == 0
