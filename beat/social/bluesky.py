@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from PIL import Image
 
 from beat.channels import ChannelError, ChannelKind, FailureKind, Media, Part, Sent
 from beat.social.base import (
@@ -51,6 +53,30 @@ class XrpcError(Exception):
         self.name = name
         self.message = message
         self.headers = headers
+
+
+# Bluesky's post schema refuses images over 1,000,000 bytes; Beat keeps photos up to 2048 px.
+BLOB_LIMIT = 1_000_000
+
+
+def fit_blob(data: bytes, limit: int = BLOB_LIMIT) -> bytes:
+    """The picture as a JPEG under `limit` bytes: smaller quality first, then smaller size.
+
+    Beat's stored photos carry no metadata, and nothing added here brings any back.
+    """
+    if len(data) <= limit:
+        return data
+    with Image.open(io.BytesIO(data)) as opened:
+        picture = opened.convert("RGB")
+    for scale in (1.0, 0.85, 0.7, 0.55, 0.4, 0.3):
+        size = (max(1, int(picture.width * scale)), max(1, int(picture.height * scale)))
+        resized = picture.resize(size, Image.Resampling.LANCZOS) if scale < 1 else picture
+        for quality in (85, 75, 65):
+            out = io.BytesIO()
+            resized.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= limit:
+                return out.getvalue()
+    raise ChannelError(FailureKind.REJECTED, "the picture cannot be made small enough for Bluesky")
 
 
 class BlueskyChannel(Adapter):
@@ -155,8 +181,8 @@ class BlueskyChannel(Adapter):
         uploaded = await self._call(
             "POST",
             "com.atproto.repo.uploadBlob",
-            data=await read(media),
-            headers={"Content-Type": media.mime_type},
+            data=await asyncio.to_thread(fit_blob, await read(media)),
+            headers={"Content-Type": "image/jpeg"},
         )
         return {"image": uploaded["blob"], "alt": media.alt_text}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import random
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -11,9 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from PIL import Image
 
 from beat.channels import ChannelError, FailureKind, Media, Part
-from beat.social.bluesky import BlueskyChannel, rkey_of
+from beat.social.bluesky import BLOB_LIMIT, BlueskyChannel, fit_blob, rkey_of
 from tests.fakes.bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
 
 TIMEOUT = 0.5  # long enough for a loaded CI machine, short enough to wait out
@@ -288,3 +291,17 @@ async def test_no_answer_before_the_post_is_sent_is_unavailable(
 
     assert error.kind is FailureKind.UNAVAILABLE
     assert fake.state.live() == []
+
+
+def test_pictures_over_bluesky_s_limit_are_made_to_fit():
+    rng = random.Random(7)
+    noise = Image.frombytes("RGB", (2048, 1536), rng.randbytes(2048 * 1536 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "JPEG", quality=95)
+    big = buffer.getvalue()
+    assert len(big) > BLOB_LIMIT
+    small = fit_blob(big)
+    assert len(small) <= BLOB_LIMIT
+    with Image.open(io.BytesIO(small)) as shrunk:
+        assert shrunk.format == "JPEG" and not shrunk.getexif()
+    assert fit_blob(b"tiny") == b"tiny"  # small enough already: untouched
