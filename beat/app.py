@@ -10,7 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -151,6 +151,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         scheduler = Scheduler(
             app[DB], settings, owner=owner, clock=app[CLOCK],
             check_channels=functools.partial(check_channels, channel_for),
+            lease_ttl=timedelta(seconds=settings.scheduler_lease_seconds),
         )  # fmt: skip
         local_wake.append(worker.wake.set)
         listener = await db.listen(settings, db.OUTBOX_CHANNEL, worker.wake.set)

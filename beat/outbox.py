@@ -219,10 +219,9 @@ async def deliver(
         ).first()
         if interrupted is not None:
             # A worker died after sending this part and before hearing back: look, don't resend.
+            # The open attempt is the only evidence, so it is closed after the finding is
+            # recorded: a worker killed in between leaves it open for the next one to see.
             found = await _look(channel, str(record["text"]))
-            await DeliveryAttempt.filter(id=interrupted.id).update(
-                finished_at=now, outcome="crashed", error="the worker stopped mid-send"
-            )
             if found is None:
                 await _finish(
                     delivery,
@@ -230,8 +229,13 @@ async def deliver(
                     "a worker stopped mid-send and the post is not on the platform: "
                     "retry or mark sent",
                 )
+            else:
+                await _part_sent(delivery, index, found, interrupted_id=None, now=now)
+            await DeliveryAttempt.filter(id=interrupted.id).update(
+                finished_at=now, outcome="crashed", error="the worker stopped mid-send"
+            )
+            if found is None:
                 return Outcome(UNKNOWN)
-            await _part_sent(delivery, index, found, interrupted_id=None, now=now)
             continue
         attempt = await DeliveryAttempt.create(
             delivery_id=delivery.id, account_id=account.id, part=index, worker=worker,
@@ -284,21 +288,30 @@ async def _failed(
     record: dict[str, Any], index: int, exc: ChannelError, now: datetime, max_attempts: int,
     backoff_base: timedelta,
 ) -> Outcome:  # fmt: skip
-    await DeliveryAttempt.filter(id=attempt.id).update(
-        finished_at=now, outcome=exc.kind.value, error=exc.detail[:500]
-    )
+
+    async def close() -> None:
+        await DeliveryAttempt.filter(id=attempt.id).update(
+            finished_at=now, outcome=exc.kind.value, error=exc.detail[:500]
+        )
+
     if exc.kind in (FailureKind.DUPLICATE, FailureKind.UNKNOWN_OUTCOME):
-        # The platform may have it: find out what it really holds.
+        # The platform may have it: find out what it really holds. As after a crash, the
+        # attempt stays open until the finding is recorded, so a worker killed in between
+        # leaves the next one looking rather than sending again.
         found = await _look(channel, str(record["text"]))
         if found is not None:
             await _part_sent(delivery, index, found, interrupted_id=None, now=now)
+            await close()
             await _reschedule(delivery, now, "")  # carry on with the next part at once
             return Outcome(PENDING, "resumed after finding the part on the platform")
         if exc.kind == FailureKind.UNKNOWN_OUTCOME:
             await _finish(delivery, UNKNOWN, exc.detail)
+            await close()
             return Outcome(UNKNOWN)
         await _finish(delivery, FAILED, "the platform calls it a duplicate but does not show it")
+        await close()
         return Outcome(FAILED)
+    await close()
     if exc.kind == FailureKind.REJECTED:
         await _finish(delivery, FAILED, exc.detail)
         return Outcome(FAILED)

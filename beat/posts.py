@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from beat import audit, forces, notifications, outbox, photos, risk
@@ -95,7 +96,8 @@ async def view_of(post: Post) -> PostView:
     pics = await Photo.filter(post_id=post.id).order_by("position")
     sent = (
         await Delivery.filter(post_id=post.id)
-        .exclude(action="publish", post_version__lt=post.version)
+        # One Q: exclude(a=..., b=...) excludes rows matching either, not both (tortoise 1.1).
+        .exclude(Q(action="publish", post_version__lt=post.version))
         .order_by("id")
         .select_related("account")
     )

@@ -36,6 +36,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if not value > 0:
+        raise ConfigError(f"{name} must be positive, not {raw}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a Beat process needs to know; build it directly in tests."""
@@ -58,7 +71,11 @@ class Settings:
     # Publish due posts and expire stale approvals from the web process (tests turn it off
     # and call the jobs themselves; the scheduler issue moves them to `beat worker`).
     background_jobs: bool = True
-    job_interval_seconds: float = 15.0
+    # Every named job at this one interval instead of its own (tests and demos want ticks in
+    # seconds, not hours); None keeps the job table's intervals.
+    job_interval_seconds: float | None = None
+    # The scheduler's leader lease: a new leader takes over within about this long.
+    scheduler_lease_seconds: float = 15.0
     x_api_url: str = "https://api.twitter.com"
     channel_timeout_seconds: float = 20.0
     delivery_max_attempts: int = 8
@@ -124,4 +141,12 @@ class Settings:
             trusted_proxies=proxies,
             x_api_url=env.get("BEAT_X_API_URL") or "https://api.twitter.com",
             delivery_max_attempts=_int(env, "BEAT_DELIVERY_MAX_ATTEMPTS", 8),
+            delivery_lease_seconds=_float(env, "BEAT_DELIVERY_LEASE_SECONDS", 120.0),
+            delivery_backoff_base_seconds=_float(env, "BEAT_DELIVERY_BACKOFF_BASE", 10.0),
+            job_interval_seconds=(
+                _float(env, "BEAT_JOB_INTERVAL_SECONDS", 0.0)
+                if env.get("BEAT_JOB_INTERVAL_SECONDS")
+                else None
+            ),
+            scheduler_lease_seconds=_float(env, "BEAT_SCHEDULER_LEASE_SECONDS", 15.0),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,9 @@ class Scheduler:
         self.clock = clock
         self.check_channels = check_channels
         self.lease_ttl = lease_ttl
+        if settings.job_interval_seconds is not None:
+            every = settings.job_interval_seconds
+            jobs = tuple(dataclasses.replace(job, every_seconds=every) for job in jobs)
         self.jobs = jobs
         self.leading = False
         self._aps = AsyncIOScheduler(timezone=UTC)

@@ -44,8 +44,10 @@ SIGNED_IN_AS = {
     "listMyPosts": OFFICER,
     "listMyNotifications": OFFICER,
     "getModerationQueue": COMMS,
+    "listDeliveriesNeedingDecision": COMMS,
+    "resolveDelivery": COMMS,
 }
-MAX_EXAMPLES = 50  # per operation; the whole run (45 operations) takes about a minute
+MAX_EXAMPLES = 50  # per operation; the whole run (50 operations) takes about a minute
 STARTUP_SECONDS = 30
 CHECKS = [
     not_a_server_error,

@@ -193,7 +193,8 @@ async def test_the_phones_position_finds_the_area_and_is_never_shown(contract_cl
     nowhere = await send(
         contract_client, tokens["officer"], {"text": CLEAN, "location": {"lat": 0, "lng": 0}}
     )
-    assert nowhere.status == 404
+    assert nowhere.status == 422
+    assert nowhere.json["errors"][0]["field"] == "/location"
 
 
 @pytest.mark.parametrize(
