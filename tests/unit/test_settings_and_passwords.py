@@ -45,3 +45,17 @@ def test_passwords_hash_with_argon2id_and_verify():
 def test_weak_passwords_are_refused(weak):
     with pytest.raises(Invalid):
         passwords.check_strength(weak)
+
+
+def test_delivery_and_scheduler_settings_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {"BEAT_DELIVERY_LEASE_SECONDS": "5", "BEAT_DELIVERY_BACKOFF_BASE": "0.5",
+         "BEAT_JOB_INTERVAL_SECONDS": "2", "BEAT_SCHEDULER_LEASE_SECONDS": "3",
+         "BEAT_X_API_URL": "http://127.0.0.1:9999"}
+    )  # fmt: skip
+    assert (settings.delivery_lease_seconds, settings.delivery_backoff_base_seconds) == (5.0, 0.5)
+    assert (settings.job_interval_seconds, settings.scheduler_lease_seconds) == (2.0, 3.0)
+    assert settings.x_api_url == "http://127.0.0.1:9999"
+    assert Settings.from_env({}).job_interval_seconds is None
+    with pytest.raises(ConfigError, match="BEAT_DELIVERY_LEASE_SECONDS"):
+        Settings.from_env({"BEAT_DELIVERY_LEASE_SECONDS": "-1"})
