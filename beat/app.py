@@ -162,9 +162,16 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         finally:
             if listener is not None:
                 await listener.close()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Let the round in hand finish: cancelled while tortoise's SQLite client opens a
+            # transaction, the task would leave the connection's lock held, and every later
+            # query (the scheduler's lease release) would wait for ever.
+            worker.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), settings.channel_timeout_seconds + 5)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await scheduler.stop()
 
 

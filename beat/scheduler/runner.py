@@ -124,6 +124,12 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.wake = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the round in hand, then return from run_forever."""
+        self._stopping = True
+        self.wake.set()
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; how many deliveries were worked on."""
@@ -154,13 +160,13 @@ class DeliveryWorker:
         return len(claimed)
 
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 worked = await self.run_once()
             except Exception:
                 log.exception("delivery round failed")
                 worked = 0
-            if worked:
+            if worked or self._stopping:
                 continue
             self.wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -45,8 +45,14 @@ def demo(tmp_path: Path):
         yield base, Path(log.name)
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            proc.kill()
+            proc.wait(timeout=10)
+            raise
+        finally:
+            log.close()
 
 
 async def test_the_demo_serves_a_working_login_and_locate(demo):

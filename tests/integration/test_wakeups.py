@@ -63,3 +63,26 @@ async def test_an_approval_over_http_wakes_this_processs_worker(
     assert [p.text.split("\n")[0] for p in fake.state.live()] == [
         "Beat surgery at the library on Tuesday."
     ]
+
+
+async def test_a_stopped_worker_returns_at_once_rather_than_being_cancelled(db, settings):
+    """Shutdown stops the worker between rounds: cancelled mid-query, it could leave SQLite locked."""
+    from beat.clock import utcnow
+    from beat.scheduler.runner import DeliveryWorker
+
+    def no_channels(account):
+        raise AssertionError("nothing is due")
+
+    async def no_render(account, post):
+        raise AssertionError("nothing is due")
+
+    worker = DeliveryWorker(
+        db, settings, worker_id="w1", clock=utcnow, channel_for=no_channels, render=no_render,
+        poll_seconds=60.0,
+    )  # fmt: skip
+    task = asyncio.create_task(worker.run_forever())
+    await asyncio.sleep(0.1)  # into its minute-long wait
+    worker.stop()
+    await asyncio.wait_for(task, timeout=2)
+    assert task.done() and not task.cancelled()
+    assert await db.db().execute_query_dict("SELECT 1 AS one") == [{"one": 1}]
