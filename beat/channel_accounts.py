@@ -137,12 +137,7 @@ async def remove_account(
 
 async def accounts_for(post: Post) -> list[ChannelAccount]:
     """The live accounts that carry a post: force-wide ones and those of its areas."""
-    area_ids = [
-        pa
-        for pa in await Neighbourhood.filter(post_areas__post_id=post.id).values_list(
-            "id", flat=True
-        )
-    ]
+    area_ids = await Neighbourhood.filter(post_areas__post_id=post.id).values_list("id", flat=True)
     wide = await ChannelAccount.filter(force_id=post.force_id, removed_at=None, force_wide=True)
     local = await ChannelAccount.filter(
         force_id=post.force_id, removed_at=None, areas__neighbourhood_id__in=area_ids

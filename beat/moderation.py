@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from beat import forces, notifications, posts
-from beat.errors import Conflict, Invalid, NotAllowed, NotFound
+from beat.errors import Invalid, NotAllowed
 from beat.models import Photo, Post, PostRevision, Role, User
 from beat.post_states import ON_THE_DESK, Action, PostStatus
 
@@ -24,21 +24,6 @@ def _comms_of(actor: User, post: Post) -> None:
         raise NotAllowed("only comms of the post's force moderate it")
     if actor.id == post.author_id:
         raise NotAllowed("no one approves their own post")
-
-
-async def _locked(post_id: uuid.UUID) -> Post:
-    """The post, locked for this transaction where the database can (PostgreSQL)."""
-    post = await Post.filter(id=post_id).select_for_update().first()
-    if post is None:
-        raise NotFound("no such post")
-    return post
-
-
-def _check_version(post: Post, version: int | None) -> None:
-    if version is not None and version != post.version:
-        raise Conflict(
-            f"the post changed since you opened it (now version {post.version}); reload it"
-        )
 
 
 async def queue(actor: User, *, mine_only: bool = False) -> list[posts.PostView]:
@@ -62,9 +47,9 @@ async def approve(
     publish_at: datetime | None = None,
 ) -> posts.PostView:
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await posts.locked(post_id)
         _comms_of(actor, post)
-        _check_version(post, version)
+        posts.check_version(post, version)
         if publish_at is not None:
             post.publish_at = posts._publish_at(publish_at, now)
         elif post.status == PostStatus.EXPIRED:
@@ -104,9 +89,9 @@ async def edit_and_approve(
     if text_cy is not None:
         new_cy = posts._text(text_cy, "/text_cy", required=False) or None
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await posts.locked(post_id)
         _comms_of(actor, post)
-        _check_version(post, version)
+        posts.check_version(post, version)
         old_text, old_cy = post.text, post.text_cy
         if new_text == old_text and (text_cy is None or new_cy == old_cy):
             raise Invalid.field("/text", "is unchanged: approve it as it is instead")
@@ -155,9 +140,9 @@ async def reject(
     version: int | None = None,
 ) -> posts.PostView:
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await posts.locked(post_id)
         _comms_of(actor, post)
-        _check_version(post, version)
+        posts.check_version(post, version)
         settings = await forces.settings_of(post.force_id)
         if reason not in settings.reject_reasons:
             raise Invalid.field(
@@ -179,7 +164,7 @@ async def escalate(
 ) -> posts.PostView:
     """Hand a post to another comms officer of the force (e.g. a senior one)."""
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await posts.locked(post_id)
         _comms_of(actor, post)
         target = await User.get_or_none(id=to_user_id)
         if (
@@ -214,7 +199,7 @@ async def expire_stale(now: datetime) -> int:
         if candidate.not_before + grace > now:
             continue
         async with in_transaction():
-            post = await _locked(candidate.id)
+            post = await posts.locked(candidate.id)
             if post.status not in (PostStatus.APPROVED, PostStatus.SCHEDULED):
                 continue
             await posts.move(post, Action.EXPIRE, None, now, reason="publication time passed")

@@ -399,16 +399,25 @@ async def publish(post: Post, now: datetime) -> None:
 # ---- after creation ------------------------------------------------------------------------
 
 
-async def _locked(post_id: uuid.UUID) -> Post:
+async def locked(post_id: uuid.UUID) -> Post:
+    """The post, locked for this transaction where the database can (PostgreSQL)."""
     post = await Post.filter(id=post_id).select_for_update().first()
     if post is None:
         raise NotFound("no such post")
     return post
 
 
+def check_version(post: Post, version: int | None) -> None:
+    """Refuse a change made to an older version than the one stored (None: not checked)."""
+    if version is not None and version != post.version:
+        raise Conflict(
+            f"the post changed since you opened it (now version {post.version}); reload it"
+        )
+
+
 async def submit_draft(actor: User, post_id: uuid.UUID, *, now: datetime) -> PostView:
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await locked(post_id)
         if post.author_id != actor.id:
             raise NotFound("no such post")
         view = await view_of(post)
@@ -434,11 +443,10 @@ async def edit_post(
 ) -> PostView:
     """The author changes a post before publication; it goes through the checks again."""
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await locked(post_id)
         if post.author_id != actor.id:
             raise NotFound("no such post")
-        if change.version != post.version:
-            raise Conflict(f"the post changed since you opened it (now version {post.version})")
+        check_version(post, change.version)
         was_draft = post.status == PostStatus.DRAFT
         correction = post.status == PostStatus.PUBLISHED
         await move(post, Action.EDIT, actor, now, correction=correction)
@@ -481,7 +489,7 @@ async def withdraw(actor: User, post_id: uuid.UUID, *, reason: str, now: datetim
     if not 3 <= len(reason) <= 300:
         raise Invalid.field("/reason", "say why, in 3 to 300 characters")
     async with in_transaction():
-        post = await _locked(post_id)
+        post = await locked(post_id)
         if not may_see(actor, post):
             raise NotFound("no such post")
         was_public = post.status == PostStatus.PUBLISHED
@@ -503,7 +511,7 @@ async def publish_due(now: datetime) -> int:
     published = 0
     for candidate in await Post.filter(status=PostStatus.SCHEDULED, not_before__lte=now):
         async with in_transaction():
-            post = await _locked(candidate.id)
+            post = await locked(candidate.id)
             if post.status != PostStatus.SCHEDULED:
                 continue  # another worker got there first
             await publish(post, now)
