@@ -517,3 +517,269 @@ class JobLease(Model):
 
     class Meta:
         table = "job_lease"
+
+
+# --- Crime data (police.uk) and the area feed -------------------------------------------------
+
+
+class CrimeSource(Model):
+    """One imported file or API response: what was read, when, and how many rows it held."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=20)  # street | outcomes | api | stop-and-search
+    force: fields.ForeignKeyNullableRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="crime_sources", null=True, on_delete=fields.SET_NULL
+    )
+    month = fields.CharField(max_length=7, default="")  # YYYY-MM when the file holds one month
+    name = fields.CharField(max_length=500)  # file name or URL, for people
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    rows = fields.IntField(default=0)
+    located = fields.IntField(default=0)
+    unlocated = fields.IntField(default=0)
+    imported_at = fields.DatetimeField()
+
+    force_id: str | None
+
+    class Meta:
+        table = "crime_source"
+
+
+class Crime(Model):
+    """A street-level crime or ASB record, at its anonymised snap point."""
+
+    id = fields.BigIntField(primary_key=True)
+    # The natural key: persistent id, else the API id, else the row's place in its month's file.
+    row_key = fields.CharField(max_length=100, unique=True)
+    force: fields.ForeignKeyNullableRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="crimes", null=True, on_delete=fields.RESTRICT
+    )
+    month = fields.CharField(max_length=7)
+    persistent_id = fields.CharField(max_length=64, default="", db_index=True)
+    api_id = fields.BigIntField(null=True)
+    category = fields.CharField(max_length=40)  # police.uk slug
+    lat = fields.FloatField(null=True)
+    lng = fields.FloatField(null=True)
+    location = fields.CharField(max_length=200, default="")  # "On or near ..."
+    location_id = fields.BigIntField(null=True)  # the API's snap-point id
+    location_type = fields.CharField(max_length=10, default="Force")  # Force | BTP
+    lsoa_code = fields.CharField(max_length=12, default="")
+    lsoa_name = fields.CharField(max_length=100, default="")
+    outcome = fields.CharField(max_length=60, default="")  # outcome code, "" for ASB
+    outcome_month = fields.CharField(max_length=7, default="")
+    neighbourhood: fields.ForeignKeyNullableRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="crimes", null=True, on_delete=fields.SET_NULL
+    )
+    source: fields.ForeignKeyRelation[CrimeSource] = fields.ForeignKeyField(
+        "models.CrimeSource", related_name="crimes", on_delete=fields.RESTRICT
+    )
+
+    force_id: str | None
+    neighbourhood_id: int | None
+    source_id: int
+
+    class Meta:
+        table = "crime"
+        indexes = (("neighbourhood_id", "month"), ("force_id", "month"))
+
+
+class CrimeOutcome(Model):
+    """One step of a crime's case history, from an outcomes file or the API."""
+
+    id = fields.BigIntField(primary_key=True)
+    persistent_id = fields.CharField(max_length=64, db_index=True)
+    month = fields.CharField(max_length=7)
+    outcome = fields.CharField(max_length=60)  # outcome code
+    source: fields.ForeignKeyRelation[CrimeSource] = fields.ForeignKeyField(
+        "models.CrimeSource", related_name="outcomes", on_delete=fields.RESTRICT
+    )
+
+    source_id: int
+
+    class Meta:
+        table = "crime_outcome"
+        unique_together = (("persistent_id", "month", "outcome"),)
+
+
+class AreaCrimeStat(Model):
+    """Crimes in one neighbourhood, month and category: kept up to date by imports."""
+
+    id = fields.IntField(primary_key=True)
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="crime_stats", on_delete=fields.CASCADE
+    )
+    month = fields.CharField(max_length=7)
+    category = fields.CharField(max_length=40)
+    count = fields.IntField(default=0)
+
+    neighbourhood_id: int
+
+    class Meta:
+        table = "area_crime_stat"
+        unique_together = (("neighbourhood", "month", "category"),)
+
+
+class ForceCrimeStat(Model):
+    """Crimes a force published for one month and category, located or not."""
+
+    id = fields.IntField(primary_key=True)
+    force: fields.ForeignKeyRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="crime_stats", on_delete=fields.CASCADE
+    )
+    month = fields.CharField(max_length=7)
+    category = fields.CharField(max_length=40)
+    count = fields.IntField(default=0)
+
+    force_id: str
+
+    class Meta:
+        table = "force_crime_stat"
+        unique_together = (("force", "month", "category"),)
+
+
+class CrimeMonth(Model):
+    """A force's month of crime data, and when it first arrived (where the feed shows it)."""
+
+    id = fields.IntField(primary_key=True)
+    force: fields.ForeignKeyRelation[Force] = fields.ForeignKeyField(
+        "models.Force", related_name="crime_months", on_delete=fields.CASCADE
+    )
+    month = fields.CharField(max_length=7)
+    arrived_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    rows = fields.IntField(default=0)
+
+    force_id: str
+
+    class Meta:
+        table = "crime_month"
+        unique_together = (("force", "month"),)
+
+
+class Priority(Model):
+    """A neighbourhood team's agreed priority, as police.uk publishes it."""
+
+    id = fields.IntField(primary_key=True)
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="priorities", on_delete=fields.CASCADE
+    )
+    position = fields.IntField(default=0)
+    issue = fields.TextField()  # plain text, HTML removed
+    issue_date = fields.DatetimeField(null=True)
+    action = fields.TextField(default="")
+    action_date = fields.DatetimeField(null=True)
+    synced_at = fields.DatetimeField()
+
+    neighbourhood_id: int
+
+    class Meta:
+        table = "priority"
+
+
+class AreaEvent(Model):
+    """A meeting or beat surgery a neighbourhood team holds."""
+
+    id = fields.IntField(primary_key=True)
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="events", on_delete=fields.CASCADE
+    )
+    title = fields.CharField(max_length=300)
+    kind = fields.CharField(max_length=60, default="")
+    description = fields.TextField(default="")  # plain text, HTML removed
+    address = fields.TextField(default="")
+    starts_at = fields.DatetimeField(null=True, db_index=True)  # UTC
+    ends_at = fields.DatetimeField(null=True)
+    contact_details: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    synced_at = fields.DatetimeField()
+
+    neighbourhood_id: int
+
+    class Meta:
+        table = "area_event"
+
+
+class Subscriber(Model):
+    """Someone who follows areas: a signed-in resident, or an anonymous device."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.OneToOneNullableRelation[User] = fields.OneToOneField(
+        "models.User", related_name="subscriber", null=True, on_delete=fields.CASCADE
+    )
+    # SHA-256 of an anonymous device's secret; the device keeps the secret.
+    device_secret_hash = fields.CharField(max_length=64, null=True, unique=True)
+    # Quiet hours in the resident's local time (Europe/London), minutes after midnight.
+    quiet_start = fields.IntField(null=True)
+    quiet_end = fields.IntField(null=True)
+    push_subscription: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+
+    user_id: int | None
+
+    class Meta:
+        table = "subscriber"
+
+
+class Follow(Model):
+    """A subscriber follows a neighbourhood."""
+
+    id = fields.IntField(primary_key=True)
+    subscriber: fields.ForeignKeyRelation[Subscriber] = fields.ForeignKeyField(
+        "models.Subscriber", related_name="follows", on_delete=fields.CASCADE
+    )
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="follows", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+
+    subscriber_id: int
+    neighbourhood_id: int
+
+    class Meta:
+        table = "follow"
+        unique_together = (("subscriber", "neighbourhood"),)
+
+
+class AreaAlert(Model):
+    """A new post in a followed area, for one subscriber: sent once, after quiet hours."""
+
+    id = fields.IntField(primary_key=True)
+    subscriber: fields.ForeignKeyRelation[Subscriber] = fields.ForeignKeyField(
+        "models.Subscriber", related_name="alerts", on_delete=fields.CASCADE
+    )
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="alerts", on_delete=fields.CASCADE
+    )
+    neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
+        "models.Neighbourhood", related_name="alerts", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    due_at = fields.DatetimeField(db_index=True)
+    status = fields.CharField(max_length=12, default="pending", db_index=True)
+    sent_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=300, default="")
+
+    subscriber_id: int
+    neighbourhood_id: int
+
+    class Meta:
+        table = "area_alert"
+        unique_together = (("subscriber", "post"),)
+
+
+class FeedVersion(Model):
+    """Bumped whenever an area's feed changes, so every process's cache and ETag agree."""
+
+    neighbourhood: fields.OneToOneRelation[Neighbourhood] = fields.OneToOneField(
+        "models.Neighbourhood",
+        related_name="feed_version",
+        primary_key=True,
+        on_delete=fields.CASCADE,
+    )
+    version = fields.BigIntField(default=0)
+    changed_at = fields.DatetimeField()
+
+    neighbourhood_id: int
+
+    class Meta:
+        table = "feed_version"
