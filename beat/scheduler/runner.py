@@ -50,6 +50,8 @@ class Scheduler:
         self.jobs = jobs
         self.leading = False
         self._aps = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[object]] = set()
+        self._stopping = False
 
     async def campaign(self) -> bool:
         """Take or renew the lease; a new leader takes over within one ttl of the old dying."""
@@ -65,8 +67,18 @@ class Scheduler:
         return leading
 
     async def run_job(self, job: Job) -> int | None:
-        if not self.leading:
+        if not self.leading or self._stopping:
             return None
+        task = asyncio.current_task()
+        if task is None:  # APScheduler runs coroutine jobs as tasks; this is for direct calls
+            return await self._run(job)
+        self._running.add(task)
+        try:
+            return await self._run(job)
+        finally:
+            self._running.discard(task)
+
+    async def _run(self, job: Job) -> int | None:
         with db.current(self.ctx):
             started = self.clock()
             try:
@@ -90,8 +102,22 @@ class Scheduler:
             )  # fmt: skip
         self._aps.start()
 
-    async def stop(self) -> None:
-        self._aps.shutdown(wait=False)
+    async def stop(self, grace: float = 30.0) -> None:
+        """Start no more jobs, let those running finish, then hand over the lease.
+
+        APScheduler's shutdown cancels running coroutine jobs; cancelled mid-query, a job
+        could leave SQLite's connection lock held. So the scheduler is paused first and the
+        jobs in hand are awaited (up to `grace` seconds) before it is shut down.
+        """
+        self._stopping = True
+        if self._aps.running:
+            self._aps.pause()
+        running = [task for task in self._running if not task.done()]
+        if running:
+            log.info("scheduler waiting for running jobs", extra={"jobs": len(running)})
+            await asyncio.wait(running, timeout=grace)
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
         if self.leading:
             # Hand over at once rather than after the lease runs out; if the database is
             # already away, the lease simply expires.
