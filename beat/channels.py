@@ -82,8 +82,10 @@ class Channel(Protocol):
     async def delete(self, remote_id: str) -> None:
         """Remove a post; a post already gone is not an error."""
 
-    async def find(self, text: str) -> Sent | None:
-        """A recent post of this account with exactly this text, if there is one.
+    async def find(self, text: str, *, reply_to: Sent | None) -> Sent | None:
+        """A recent post of this account with exactly this text, in the same place, if any.
 
+        The place matters as much as the text: a later part of a thread must be a reply to
+        `reply_to` (two threads can share a part's text), and a first part must be no reply.
         Used to resolve DUPLICATE and UNKNOWN_OUTCOME by looking, not guessing.
         """

@@ -221,7 +221,7 @@ async def deliver(
             # A worker died after sending this part and before hearing back: look, don't resend.
             # The open attempt is the only evidence, so it is closed after the finding is
             # recorded: a worker killed in between leaves it open for the next one to see.
-            found = await _look(channel, str(record["text"]))
+            found = await _look(channel, str(record["text"]), previous)
             if found is None:
                 await _finish(
                     delivery,
@@ -259,9 +259,9 @@ async def deliver(
     return Outcome(SENT)
 
 
-async def _look(channel: Channel, text: str) -> Sent | None:
+async def _look(channel: Channel, text: str, reply_to: Sent | None) -> Sent | None:
     try:
-        return await channel.find(text)
+        return await channel.find(text, reply_to=reply_to)
     except ChannelError:
         return None
 
@@ -298,7 +298,8 @@ async def _failed(
         # The platform may have it: find out what it really holds. As after a crash, the
         # attempt stays open until the finding is recorded, so a worker killed in between
         # leaves the next one looking rather than sending again.
-        found = await _look(channel, str(record["text"]))
+        previous = _sent_of(delivery.parts[index - 1]) if index else None
+        found = await _look(channel, str(record["text"]), previous)
         if found is not None:
             await _part_sent(delivery, index, found, interrupted_id=None, now=now)
             await close()
@@ -365,12 +366,18 @@ async def _remove(
         post_version=delivery.post_version,
     )  # fmt: skip
     placed = [p for p in (source.parts if source else []) if p.get("remote_id")]
-    # Parts found only after the send was cancelled are on the platform too.
-    if source is not None and (source.status == UNKNOWN or (not placed and source.parts)):
+    # A part whose answer never came back (unknown, or cancelled mid-send) may be on the
+    # platform too: look for the rest of the chain, each part by the parent it answers.
+    if source is not None and any(not record.get("remote_id") for record in source.parts):
+        placed = []
+        previous: Sent | None = None
         for record in source.parts:
-            found = await _look(channel, str(record["text"]))
-            if found is not None:
-                placed.append({**record, "remote_id": found.remote_id})
+            known = _sent_of(record) if record.get("remote_id") else None
+            found = known or await _look(channel, str(record["text"]), previous)
+            if found is None:
+                break  # a later part can only hang off this one: nothing further is out there
+            placed.append({**record, "remote_id": found.remote_id})
+            previous = found
     for record in reversed(placed):
         now = clock()
         attempt = await DeliveryAttempt.create(

@@ -159,7 +159,7 @@ class BlueskyChannel(Adapter):
             )
             self.roots.pop(remote_id, None)
 
-    async def find(self, text: str) -> Sent | None:
+    async def find(self, text: str, *, reply_to: Sent | None) -> Sent | None:
         # The PDS's own list, newest first, rather than the AppView's author feed: it shows a
         # post the moment it is stored, which is what resolving an unknown outcome needs.
         async with self.timed("find"):
@@ -169,8 +169,11 @@ class BlueskyChannel(Adapter):
                 "com.atproto.repo.listRecords",
                 params={"repo": login.did, "collection": POST, "limit": str(FIND_DEPTH)},
             )
+            parent = reply_to.remote_id if reply_to else None
             for record in page.get("records", []):
-                if same_text(str(record.get("value", {}).get("text", "")), text):
+                value = record.get("value", {})
+                replying_to = (value.get("reply") or {}).get("parent", {}).get("uri")
+                if same_text(str(value.get("text", "")), text) and replying_to == parent:
                     uri = str(record["uri"])
                     return Sent(remote_id=uri, url=self._web_url(uri), cid=str(record["cid"]))
             return None

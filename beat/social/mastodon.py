@@ -80,7 +80,7 @@ class MastodonChannel(Adapter):
         async with self.timed("delete"):
             await self._request("DELETE", f"/api/v1/statuses/{remote_id}", missing_ok=True)
 
-    async def find(self, text: str) -> Sent | None:
+    async def find(self, text: str, *, reply_to: Sent | None) -> Sent | None:
         async with self.timed("find"):
             if self.account_id is None:
                 account = await self._request("GET", "/api/v1/accounts/verify_credentials")
@@ -90,8 +90,13 @@ class MastodonChannel(Adapter):
                 f"/api/v1/accounts/{self.account_id}/statuses",
                 params={"limit": str(FIND_DEPTH), "exclude_reblogs": "true"},
             )
+            parent = reply_to.remote_id if reply_to else None
             for status in statuses:
-                if same_text(plain_text(str(status.get("content", ""))), text):
+                in_reply_to = status.get("in_reply_to_id")
+                if (
+                    same_text(plain_text(str(status.get("content", ""))), text)
+                    and (str(in_reply_to) if in_reply_to is not None else None) == parent
+                ):
                     return Sent(remote_id=str(status["id"]), url=str(status.get("url") or ""))
             return None
 

@@ -141,7 +141,7 @@ class XChannel(Adapter):
                     raise
             # `deleted: false` also means it is not there: either way, done.
 
-    async def find(self, text: str) -> Sent | None:
+    async def find(self, text: str, *, reply_to: Sent | None) -> Sent | None:
         async with self.timed("find"):
             if self.user_id is None:
                 me = await self._call(self.client.get_me(user_auth=True))
@@ -150,13 +150,14 @@ class XChannel(Adapter):
                 self.client.get_users_tweets(
                     self.user_id,
                     max_results=FIND_DEPTH,
-                    tweet_fields=["entities", "created_at"],
+                    tweet_fields=["entities", "created_at", "referenced_tweets"],
                     exclude=["retweets"],
                     user_auth=True,
                 )
             )
+            parent = reply_to.remote_id if reply_to else None
             for tweet in response.data or []:
-                if same_text(as_written(tweet.data), text):
+                if same_text(as_written(tweet.data), text) and replied_to(tweet.data) == parent:
                     return Sent(remote_id=str(tweet.id), url=status_url(str(tweet.id)))
             return None
 
@@ -282,6 +283,14 @@ def as_written(tweet: Mapping[str, Any]) -> str:
         else:
             text = text.replace(short, entry.get("expanded_url") or short)
     return html.unescape(text)
+
+
+def replied_to(tweet: Mapping[str, Any]) -> str | None:
+    """The id of the post this one answers, or None for a post that starts a thread."""
+    for reference in tweet.get("referenced_tweets") or []:
+        if reference.get("type") == "replied_to":
+            return str(reference.get("id"))
+    return None
 
 
 def status_url(tweet_id: str) -> str:

@@ -60,9 +60,10 @@ class Platform:
     async def delete(self, remote_id: str) -> None:
         self.posts[remote_id]["deleted"] = True
 
-    async def find(self, text: str) -> Sent | None:
+    async def find(self, text: str, *, reply_to: Sent | None) -> Sent | None:
+        parent = reply_to.remote_id if reply_to else None
         for remote, post in self.posts.items():
-            if post["text"] == text and not post["deleted"]:
+            if post["text"] == text and post["reply_to"] == parent and not post["deleted"]:
                 return Sent(remote)
         return None
 
@@ -299,3 +300,107 @@ async def test_failing_credentials_hold_deliveries_and_tell_comms(world, clock):
     assert await work(platform, clock) == []  # held while the account is unhealthy
     await channel_accounts.record_check(account, ok=True, handle="@city", error="", now=clock())
     assert await work(platform, clock) == ["sent"]
+
+
+async def test_a_refused_later_part_is_not_mistaken_for_another_posts_identical_part(world, clock):
+    """X refuses a part as a duplicate because another thread holds the same text: looking
+    must not take that other thread's part for this one's."""
+    await publish_post(world, clock, "Burglary on Aldersgate Street. || Call 101 with information.")
+    platform = Platform()
+    assert await work(platform, clock) == ["sent"]
+    second = await publish_post(
+        world, clock, "Van broken into on Long Lane. || Call 101 with information."
+    )
+    original = platform.publish
+
+    async def refuses_repeats(part, *, reply_to, key):
+        if part.text in platform.live():
+            platform.calls += 1
+            raise ChannelError(
+                FailureKind.DUPLICATE,
+                "You are not allowed to create a Tweet with duplicate content.",
+            )
+        return await original(part, reply_to=reply_to, key=key)
+
+    platform.publish = refuses_repeats  # type: ignore[method-assign]
+    assert await work(platform, clock) == ["failed"]
+    delivery = await Delivery.get(post_id=second.id)
+    assert delivery.next_part == 1  # its first part went out; the second is not claimed as sent
+    assert delivery.parts[1]["remote_id"] == ""
+    assert [d.id for d in await outbox.needing_comms(world["comms"])] == [delivery.id]
+
+
+async def test_after_a_crash_mid_thread_the_worker_finds_its_own_part_not_a_twin(world, clock):
+    first = await publish_post(
+        world, clock, "Burglary on Aldersgate Street. || Call 101 with information."
+    )
+    platform = Platform()
+    assert await work(platform, clock) == ["sent"]
+    second = await publish_post(
+        world, clock, "Van broken into on Long Lane. || Call 101 with information."
+    )
+    original = platform.publish
+    calls = {"n": 0}
+
+    async def dies_after_sending_the_second_part(part, *, reply_to, key):
+        calls["n"] += 1
+        sent = await original(part, reply_to=reply_to, key=key)
+        if calls["n"] == 2:
+            raise asyncio.CancelledError  # the worker is killed with the reply on the wire
+        return sent
+
+    platform.publish = dies_after_sending_the_second_part  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await work(platform, clock, worker="doomed")
+    platform.publish = original  # type: ignore[method-assign]
+    clock.advance(minutes=3)  # the dead worker's lease runs out
+    assert await work(platform, clock) == ["sent"]
+
+    ours = await Delivery.get(post_id=second.id)
+    theirs = await Delivery.get(post_id=first.id)
+    assert ours.parts[1]["remote_id"] != theirs.parts[1]["remote_id"]
+    assert platform.posts[ours.parts[1]["remote_id"]]["reply_to"] == ours.parts[0]["remote_id"]
+    assert len(platform.live()) == 4  # nothing sent twice
+
+
+async def test_taking_down_an_unknown_thread_removes_its_parts_and_never_a_twins(world, clock):
+    """The takedown of a thread whose last send is unknown looks for its parts by what they
+    answer: another post's identical part stays up."""
+    other = await publish_post(
+        world, clock, "Burglary on Aldersgate Street. || Call 101 with information."
+    )
+    platform = Platform()
+    assert await work(platform, clock) == ["sent"]
+    post = await publish_post(
+        world, clock, "Van broken into on Long Lane. || Call 101 with information. || Thank you."
+    )
+    original = platform.publish
+
+    async def loses_the_answer_to_the_second_part(part, *, reply_to, key):
+        if (
+            part.text == "Call 101 with information."
+            and reply_to is not None
+            and reply_to.remote_id == "1002"
+        ):
+            platform._store(part, reply_to)
+            raise ChannelError(FailureKind.UNKNOWN_OUTCOME, "timed out after sending")
+        return await original(part, reply_to=reply_to, key=key)
+
+    platform.publish = loses_the_answer_to_the_second_part  # type: ignore[method-assign]
+    looks = platform.find
+
+    async def cannot_look_yet(text, *, reply_to):
+        return None
+
+    platform.find = cannot_look_yet  # type: ignore[method-assign]
+    assert await work(platform, clock) == ["unknown"]
+    platform.find = looks  # type: ignore[method-assign]
+
+    await posts.withdraw(world["comms"], post.id, reason="Wrong street", now=clock())
+    assert await work(platform, clock) == ["sent"]  # the removal
+
+    theirs = await Delivery.get(post_id=other.id)
+    assert sorted(platform.live()) == sorted(
+        ["Burglary on Aldersgate Street.", "Call 101 with information."]
+    )
+    assert not platform.posts[theirs.parts[1]["remote_id"]]["deleted"]

@@ -160,8 +160,8 @@ async def test_find_returns_the_post_with_its_cid(channel: BlueskyChannel) -> No
     sent = await channel.publish(part, reply_to=None, key="k")
     await channel.publish(Part("Another"), reply_to=None, key="k2")
 
-    assert await channel.find(part.text) == sent
-    assert await channel.find("Never posted") is None
+    assert await channel.find(part.text, reply_to=None) == sent
+    assert await channel.find("Never posted", reply_to=None) is None
 
 
 async def test_an_expired_token_is_refreshed_and_the_post_goes_once(
@@ -266,7 +266,7 @@ async def test_no_answer_in_time_after_storing_is_unknown_outcome(
 
     assert error.kind is FailureKind.UNKNOWN_OUTCOME
     assert fake.state.texts() == ["Slow one"]
-    assert await channel.find("Slow one") is not None
+    assert await channel.find("Slow one", reply_to=None) is not None
 
 
 async def test_a_dropped_connection_after_storing_is_unknown_outcome(
@@ -305,3 +305,19 @@ def test_pictures_over_bluesky_s_limit_are_made_to_fit():
     with Image.open(io.BytesIO(small)) as shrunk:
         assert shrunk.format == "JPEG" and not shrunk.getexif()
     assert fit_blob(b"tiny") == b"tiny"  # small enough already: untouched
+
+
+async def test_find_tells_a_later_thread_part_by_what_it_answers(channel: BlueskyChannel) -> None:
+    """Two threads can share a later part's text: only the one answering the right parent counts."""
+    first = await channel.publish(Part("Thread one starts here"), reply_to=None, key="a1")
+    other = await channel.publish(Part("Thread two starts here"), reply_to=None, key="b1")
+    reply = await channel.publish(Part("Call 101 with information."), reply_to=first, key="a2")
+
+    found = await channel.find("Call 101 with information.", reply_to=first)
+
+    assert found is not None and found.remote_id == reply.remote_id
+    assert await channel.find("Call 101 with information.", reply_to=other) is None
+    assert await channel.find("Call 101 with information.", reply_to=None) is None
+    assert await channel.find("Thread two starts here", reply_to=first) is None
+    found_root = await channel.find("Thread two starts here", reply_to=None)
+    assert found_root is not None and found_root.remote_id == other.remote_id

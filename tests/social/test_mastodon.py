@@ -144,11 +144,11 @@ async def test_find_reads_the_text_back_out_of_the_html(
     sent = await channel.publish(Part(text), reply_to=None, key="k")
     await channel.publish(Part("Another"), reply_to=None, key="k2")
 
-    found = await channel.find(text)
+    found = await channel.find(text, reply_to=None)
 
     assert found is not None
     assert found.remote_id == sent.remote_id
-    assert await channel.find("Never posted") is None
+    assert await channel.find("Never posted", reply_to=None) is None
 
 
 def test_plain_text_undoes_mastodons_rendering() -> None:
@@ -262,3 +262,19 @@ async def test_a_failed_picture_upload_is_unavailable_as_nothing_was_posted(
 
     assert error.kind is FailureKind.UNAVAILABLE
     assert fake.state.live() == []
+
+
+async def test_find_tells_a_later_thread_part_by_what_it_answers(channel: MastodonChannel) -> None:
+    """Two threads can share a later part's text: only the one answering the right parent counts."""
+    first = await channel.publish(Part("Thread one starts here"), reply_to=None, key="a1")
+    other = await channel.publish(Part("Thread two starts here"), reply_to=None, key="b1")
+    reply = await channel.publish(Part("Call 101 with information."), reply_to=first, key="a2")
+
+    found = await channel.find("Call 101 with information.", reply_to=first)
+
+    assert found is not None and found.remote_id == reply.remote_id
+    assert await channel.find("Call 101 with information.", reply_to=other) is None
+    assert await channel.find("Call 101 with information.", reply_to=None) is None
+    assert await channel.find("Thread two starts here", reply_to=first) is None
+    found_root = await channel.find("Thread two starts here", reply_to=None)
+    assert found_root is not None and found_root.remote_id == other.remote_id

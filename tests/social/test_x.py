@@ -126,10 +126,10 @@ async def test_find_sees_past_wrapped_links_escaping_and_the_picture_link(
     await channel.publish(Part("Another post"), reply_to=None, key="k2")
     assert "t.co" in (await fake_timeline_text(fake))  # X really did rewrite it
 
-    found = await channel.find(text)
+    found = await channel.find(text, reply_to=None)
 
     assert found == Sent(remote_id=sent.remote_id, url=sent.url)
-    assert await channel.find("Never posted") is None
+    assert await channel.find("Never posted", reply_to=None) is None
 
 
 async def fake_timeline_text(fake: FakeX) -> str:
@@ -273,7 +273,7 @@ async def test_no_answer_in_time_after_storing_is_unknown_outcome(
 
     assert error.kind is FailureKind.UNKNOWN_OUTCOME
     assert fake.state.texts() == ["Slow one"]  # it went out: find() will say so
-    assert await channel.find("Slow one") is not None
+    assert await channel.find("Slow one", reply_to=None) is not None
 
 
 async def test_a_dropped_connection_after_storing_is_unknown_outcome(
@@ -366,3 +366,19 @@ async def test_the_fake_runs_as_its_own_process_with_its_state_in_a_file(
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+async def test_find_tells_a_later_thread_part_by_what_it_answers(channel: XChannel) -> None:
+    """Two threads can share a later part's text: only the one answering the right parent counts."""
+    first = await channel.publish(Part("Thread one starts here"), reply_to=None, key="a1")
+    other = await channel.publish(Part("Thread two starts here"), reply_to=None, key="b1")
+    reply = await channel.publish(Part("Call 101 with information."), reply_to=first, key="a2")
+
+    found = await channel.find("Call 101 with information.", reply_to=first)
+
+    assert found is not None and found.remote_id == reply.remote_id
+    assert await channel.find("Call 101 with information.", reply_to=other) is None
+    assert await channel.find("Call 101 with information.", reply_to=None) is None
+    assert await channel.find("Thread two starts here", reply_to=first) is None
+    found_root = await channel.find("Thread two starts here", reply_to=None)
+    assert found_root is not None and found_root.remote_id == other.remote_id
