@@ -73,8 +73,7 @@ def channel_factory(
 ) -> Callable[[ChannelAccount], Channel]:
     """Adapters per account, kept while the credentials stay the same (Bluesky sessions)."""
     made: dict[tuple[int, str], Channel] = {}
-    classes: dict[str, type[XChannel] | type[MastodonChannel] | type[BlueskyChannel]] = {
-        ChannelKind.X: XChannel,
+    classes: dict[str, type[MastodonChannel] | type[BlueskyChannel]] = {
         ChannelKind.MASTODON: MastodonChannel,
         ChannelKind.BLUESKY: BlueskyChannel,
     }
@@ -82,11 +81,19 @@ def channel_factory(
     def make(account: ChannelAccount) -> Channel:
         key = (account.id, account.credentials)
         if key not in made:
+            for stale in [k for k in made if k[0] == account.id]:
+                del made[stale]  # the credentials changed (renewed, or replaced by an admin)
             creds = box.open(account.credentials)
-            base = settings.x_api_url if account.kind == ChannelKind.X else creds["base_url"]
-            made[key] = classes[account.kind](
-                creds, session=session, base_url=base, timeout=settings.channel_timeout_seconds
-            )
+            timeout = settings.channel_timeout_seconds
+            if account.kind == ChannelKind.X:
+                made[key] = XChannel(
+                    creds, session=session, base_url=settings.x_api_url, timeout=timeout,
+                    store=channel_accounts.StoredCredentials(account.id, box),
+                )  # fmt: skip
+            else:
+                made[key] = classes[account.kind](
+                    creds, session=session, base_url=creds["base_url"], timeout=timeout
+                )
         return made[key]
 
     return make

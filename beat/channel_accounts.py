@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from beat import audit, credentials, notifications
-from beat.channels import ChannelKind
+from beat.channels import ChannelKind, Renew
 from beat.credentials import CredentialBox
 from beat.errors import Conflict, FieldError, Invalid, NotAllowed, NotFound
 from beat.models import (
@@ -144,6 +144,30 @@ async def accounts_for(post: Post) -> list[ChannelAccount]:
     ).distinct()
     by_id = {a.id: a for a in [*wide, *local]}
     return [by_id[i] for i in sorted(by_id)]
+
+
+@dataclass(frozen=True)
+class StoredCredentials:
+    """An account's credentials in the database, renewed one process at a time."""
+
+    account_id: int
+    box: CredentialBox
+
+    async def renew(self, stale: dict[str, str], fetch: Renew) -> dict[str, str]:
+        async with in_transaction():
+            account = await ChannelAccount.filter(id=self.account_id).select_for_update().get()
+            stored = self.box.open(account.credentials)
+            if stored.get("refresh_token") != stale.get("refresh_token"):
+                return stored  # another process (or call) renewed them first
+            # The platform's answer is stored in this transaction; if the process dies before
+            # it commits, the old refresh token is spent and the account's next check fails
+            # (unhealthy, comms told) rather than anything going out unauthenticated.
+            renewed = {**stored, **await fetch(stored)}
+            await ChannelAccount.filter(id=self.account_id).update(
+                credentials=self.box.seal(renewed)
+            )
+        log.info("channel credentials renewed", extra={"account": self.account_id})
+        return renewed
 
 
 async def record_check(

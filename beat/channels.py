@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -62,6 +63,22 @@ class Sent:
     url: str = ""
     # Bluesky replies need the parent's content hash as well as its id.
     cid: str = ""
+
+
+Renew = Callable[[dict[str, str]], Awaitable[dict[str, str]]]
+
+
+class CredentialStore(Protocol):
+    """Where an account's credentials live, for adapters whose tokens expire and are renewed.
+
+    Renewal is a shared event: X rotates refresh tokens, so only one process may use a given
+    refresh token, and the new pair must be stored before anything else can use it.
+    """
+
+    async def renew(self, stale: dict[str, str], fetch: Renew) -> dict[str, str]:
+        """Under the account's lock: if the stored credentials still hold `stale`'s refresh
+        token, call `fetch(stored)` and store its answer; otherwise another process renewed
+        them first, and the stored ones are returned as they are."""
 
 
 class Channel(Protocol):

@@ -11,11 +11,16 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from beat.errors import ConfigError, Invalid
 
-# The fields each kind of account needs, as `beat channels add` reads them from stdin.
-REQUIRED = {
-    "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
-    "mastodon": ("base_url", "access_token"),
-    "bluesky": ("base_url", "handle", "app_password"),
+# The shapes of credentials each kind of account accepts, as `beat channels add` reads them
+# from stdin: (required fields, optional fields). X takes OAuth 1.0a user tokens, or OAuth 2.0
+# user tokens with their refresh token (the client secret only for a confidential client).
+SHAPES: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
+    "x": (
+        (("consumer_key", "consumer_secret", "access_token", "access_token_secret"), ()),
+        (("client_id", "access_token", "refresh_token"), ("client_secret",)),
+    ),
+    "mastodon": ((("base_url", "access_token"), ()),),
+    "bluesky": ((("base_url", "handle", "app_password"), ()),),
 }
 
 
@@ -54,19 +59,28 @@ class CredentialBox:
 
 
 def checked(kind: str, raw: Any) -> dict[str, str]:
-    """The credentials for `kind`, exactly the required fields, all non-empty strings."""
-    needed = REQUIRED.get(kind)
-    if needed is None:
-        raise Invalid.field("kind", f"one of {', '.join(REQUIRED)}")
+    """The credentials for `kind` in one of its shapes: the required fields, all non-empty
+    strings, and any of the optional ones; nothing else."""
+    shapes = SHAPES.get(kind)
+    if shapes is None:
+        raise Invalid.field("kind", f"one of {', '.join(SHAPES)}")
     if not isinstance(raw, dict):
         raise Invalid.field("credentials", "must be a JSON object")
-    unknown = sorted(set(raw) - set(needed))
-    missing = [k for k in needed if not isinstance(raw.get(k), str) or not raw[k].strip()]
-    if unknown or missing:
+    # The shape meant is the one sharing most fields with what was sent.
+    needed, optional = max(shapes, key=lambda shape: len(set(raw) & set(shape[0] + shape[1])))
+    unknown = sorted(set(raw) - set(needed) - set(optional))
+    missing = [k for k in needed if not _filled(raw.get(k))]
+    blank = [k for k in optional if k in raw and not _filled(raw[k])]
+    if unknown or missing or blank:
         problems = [f"missing {', '.join(missing)}"] if missing else []
+        problems += [f"blank {', '.join(blank)}"] if blank else []
         problems += [f"unknown {', '.join(unknown)}"] if unknown else []
         raise Invalid.field("credentials", "; ".join(problems))
-    cleaned = {k: raw[k].strip() for k in needed}
+    cleaned = {k: raw[k].strip() for k in needed + optional if k in raw}
     if "base_url" in cleaned and not cleaned["base_url"].startswith(("https://", "http://")):
         raise Invalid.field("credentials", "base_url must be an http(s) URL")
     return cleaned
+
+
+def _filled(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())

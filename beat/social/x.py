@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import quote
 
 import aiohttp
 import tweepy
@@ -16,7 +19,7 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from tweepy.asynchronous import AsyncClient
 from yarl import URL
 
-from beat.channels import ChannelError, ChannelKind, FailureKind, Part, Sent
+from beat.channels import ChannelError, ChannelKind, CredentialStore, FailureKind, Part, Sent
 from beat.social.base import (
     TRANSPORT_ERRORS,
     Adapter,
@@ -28,7 +31,10 @@ from beat.social.base import (
 )
 
 X_API_URL = "https://api.twitter.com"
-CREDENTIAL_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+OAUTH2_KEYS = ("client_id", "access_token", "refresh_token")
+# Renew an OAuth 2.0 access token this long before X says it expires (X gives two hours).
+RENEW_MARGIN = 120.0
 # X answers a repeated post with a bare 403 (no error code): its message is all there is.
 DUPLICATE_MARK = "duplicate content"
 MEDIA_CHUNK = 1024 * 1024
@@ -84,7 +90,11 @@ class XSession:
 
 
 class XChannel(Adapter):
-    """One X account, with OAuth 1.0a user credentials."""
+    """One X account: OAuth 1.0a user tokens, or OAuth 2.0 user tokens renewed as they expire.
+
+    OAuth 2.0 access tokens last two hours and each renewal spends the refresh token, so a
+    renewal goes through the `store` (the database, one process at a time) when there is one.
+    """
 
     kind = ChannelKind.X
 
@@ -95,22 +105,34 @@ class XChannel(Adapter):
         session: aiohttp.ClientSession,
         base_url: str = X_API_URL,
         timeout: float = 15.0,
+        store: CredentialStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(session, base_url, timeout=timeout)
-        missing = [k for k in CREDENTIAL_KEYS if not credentials.get(k)]
+        self.oauth2 = "refresh_token" in credentials
+        needed = OAUTH2_KEYS if self.oauth2 else OAUTH1_KEYS
+        missing = [k for k in needed if not credentials.get(k)]
         if missing:
             raise ChannelError(FailureKind.AUTH_FAILED, f"missing X credentials: {missing}")
-        self.credentials = {k: credentials[k] for k in CREDENTIAL_KEYS}
+        self.credentials = dict(credentials)
+        self.store = store
+        self.clock = clock
         self.http = XSession(session, base_url, self.timeout)
-        self.client = AsyncClient(**self.credentials)
+        if self.oauth2:
+            # OAuth 2.0 user context: tweepy sends the user's token as a bearer token.
+            self.client = AsyncClient(bearer_token=self.credentials["access_token"])
+        else:
+            self.client = AsyncClient(**{k: self.credentials[k] for k in OAUTH1_KEYS})
         self.client.session = self.http
+        self.user_auth = not self.oauth2
         self.user_id: str | None = None
+        self._renewing = asyncio.Lock()
 
     # ---- the Channel protocol ----------------------------------------------------------------
 
     async def check(self) -> str:
         async with self.timed("check"):
-            response = await self._call(self.client.get_me(user_auth=True))
+            response = await self._api(lambda: self.client.get_me(user_auth=self.user_auth))
             self.user_id = str(response.data.id)
             return str(response.data.username)
 
@@ -120,12 +142,12 @@ class XChannel(Adapter):
             media_ids = [
                 await self._upload(await read(m), m.mime_type, m.alt_text) for m in part.media
             ]
-            response = await self._call(
-                self.client.create_tweet(
+            response = await self._api(
+                lambda: self.client.create_tweet(
                     text=part.text,
                     media_ids=media_ids or None,
                     in_reply_to_tweet_id=reply_to.remote_id if reply_to else None,
-                    user_auth=True,
+                    user_auth=self.user_auth,
                 ),
                 creating=True,
             )
@@ -135,7 +157,9 @@ class XChannel(Adapter):
     async def delete(self, remote_id: str) -> None:
         async with self.timed("delete"):
             try:
-                await self._call(self.client.delete_tweet(remote_id, user_auth=True))
+                await self._api(
+                    lambda: self.client.delete_tweet(remote_id, user_auth=self.user_auth)
+                )
             except ChannelError as exc:
                 if not isinstance(exc.__cause__, tweepy.NotFound):
                     raise
@@ -144,15 +168,16 @@ class XChannel(Adapter):
     async def find(self, text: str, *, reply_to: Sent | None) -> Sent | None:
         async with self.timed("find"):
             if self.user_id is None:
-                me = await self._call(self.client.get_me(user_auth=True))
+                me = await self._api(lambda: self.client.get_me(user_auth=self.user_auth))
                 self.user_id = str(me.data.id)
-            response = await self._call(
-                self.client.get_users_tweets(
-                    self.user_id,
+            user_id = self.user_id
+            response = await self._api(
+                lambda: self.client.get_users_tweets(
+                    user_id,
                     max_results=FIND_DEPTH,
                     tweet_fields=["entities", "created_at", "referenced_tweets"],
                     exclude=["retweets"],
-                    user_auth=True,
+                    user_auth=self.user_auth,
                 )
             )
             parent = reply_to.remote_id if reply_to else None
@@ -209,14 +234,29 @@ class XChannel(Adapter):
         self, method: Literal["GET", "POST"], path: str, **kwargs: Any
     ) -> dict[str, Any]:
         url = X_API_URL + path
-        signer = OAuth1Client(
-            self.credentials["consumer_key"],
-            self.credentials["consumer_secret"],
-            self.credentials["access_token"],
-            self.credentials["access_token_secret"],
-        )
-        # JSON and multipart bodies are not part of an OAuth 1.0a signature: sign the URL alone.
-        _, headers, _ = signer.sign(url, method)
+        seen = self.credentials
+        try:
+            return await self._media_once(method, url, **kwargs)
+        except ChannelError as exc:
+            if not (self.oauth2 and exc.kind == FailureKind.AUTH_FAILED):
+                raise
+        await self._renew(seen)
+        return await self._media_once(method, url, **kwargs)
+
+    async def _media_once(
+        self, method: Literal["GET", "POST"], url: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        if self.oauth2:
+            headers = {"Authorization": f"Bearer {self.credentials['access_token']}"}
+        else:
+            signer = OAuth1Client(
+                self.credentials["consumer_key"],
+                self.credentials["consumer_secret"],
+                self.credentials["access_token"],
+                self.credentials["access_token_secret"],
+            )
+            # JSON and multipart bodies are not part of an OAuth 1.0a signature: sign the URL.
+            _, headers, _ = signer.sign(url, method)
         try:
             async with self.http.request(method, url, headers=headers, **kwargs) as response:
                 if response.status >= 400:
@@ -237,6 +277,83 @@ class XChannel(Adapter):
             detail = response.reason or ""
         retry_at = epoch_time(response.headers.get("x-rate-limit-reset"))
         return status_error(response.status, detail, creating=False, retry_at=retry_at)
+
+    # ---- OAuth 2.0 renewal ---------------------------------------------------------------
+
+    async def _api(self, make: Callable[[], Awaitable[Any]], *, creating: bool = False) -> Any:
+        """One API call; with OAuth 2.0, renewed tokens first when they are about to expire,
+        and once more after a 401 (X refused the token: nothing was done, so a retry is safe)."""
+        if self.oauth2:
+            expires_at = float(self.credentials.get("expires_at") or 0)
+            if expires_at and self.clock() >= expires_at - RENEW_MARGIN:
+                await self._renew(self.credentials)
+        seen = self.credentials
+        try:
+            return await self._call(make(), creating=creating)
+        except ChannelError as exc:
+            if not (self.oauth2 and exc.kind == FailureKind.AUTH_FAILED):
+                raise
+        await self._renew(seen)
+        return await self._call(make(), creating=creating)
+
+    async def _renew(self, stale: dict[str, str]) -> None:
+        async with self._renewing:
+            if self.credentials.get("refresh_token") != stale.get("refresh_token"):
+                return  # renewed while this call waited for the lock
+            if self.store is None:
+                renewed = {**self.credentials, **await self._fetch_tokens(self.credentials)}
+            else:
+                renewed = await self.store.renew(dict(self.credentials), self._fetch_tokens)
+            self.credentials = renewed
+            self.client.bearer_token = renewed["access_token"]
+
+    async def _fetch_tokens(self, stored: dict[str, str]) -> dict[str, str]:
+        """X's token endpoint: a new access token and a new refresh token (the old one spent)."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": stored["refresh_token"],
+            "client_id": stored["client_id"],
+        }
+        secret = stored.get("client_secret")
+        headers = {}
+        if secret:  # a confidential client says who it is with HTTP Basic (RFC 6749 2.3.1)
+            headers[hdrs.AUTHORIZATION] = aiohttp.encode_basic_auth(
+                quote(stored["client_id"], safe=""), quote(secret, safe="")
+            )
+        async with self.timed("renew"):
+            try:
+                async with self.http.request(
+                    "POST", X_API_URL + "/2/oauth2/token", data=form, headers=headers
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    reset = response.headers.get("x-rate-limit-reset")
+            except (*TRANSPORT_ERRORS,) as exc:
+                raise transport_error(exc, creating=False) from exc
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if status in (400, 401):
+            # The refresh token is spent, revoked or not this app's: someone must authorise
+            # the account again.
+            reason = body.get("error_description") or body.get("error") or f"HTTP {status}"
+            raise ChannelError(FailureKind.AUTH_FAILED, f"X refused to renew the tokens: {reason}")
+        if status >= 300:
+            raise status_error(status, str(body.get("error", "")), creating=False,
+                               retry_at=epoch_time(reset))  # fmt: skip
+        access, refresh = body.get("access_token"), body.get("refresh_token")
+        if not isinstance(access, str) or not access:
+            raise ChannelError(FailureKind.UNAVAILABLE, "X's token answer had no access token")
+        tokens = {"access_token": access}
+        if isinstance(refresh, str) and refresh:
+            tokens["refresh_token"] = refresh
+        lifetime = body.get("expires_in")
+        if isinstance(lifetime, int) and lifetime > 0:
+            tokens["expires_at"] = str(int(self.clock()) + lifetime)
+        return tokens
 
     # ---- tweepy's errors as ours -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import html
 import re
+import secrets
 import time
 from typing import Any
 from urllib.parse import quote, unquote
@@ -22,6 +23,10 @@ CREDENTIALS = {
     "access_token": "1500000000000000001-fake-access-token",
     "access_token_secret": "fake-access-token-secret",
 }
+# An OAuth 2.0 app (confidential client); user tokens are issued with `issue_oauth2_tokens`.
+OAUTH2_CLIENT = {"client_id": "fake-oauth2-client-id", "client_secret": "fake-oauth2-client-secret"}
+OAUTH2_SCOPES = "tweet.read tweet.write users.read offline.access media.write"
+OAUTH2_LIFETIME = 7200
 USER = {"id": "1500000000000000001", "name": "City of London Police", "username": "CityPolice"}
 CANONICAL_ORIGIN = "https://api.twitter.com"
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
@@ -69,10 +74,32 @@ class FakeX(FakeService):
         "media": (500, 900.0),
     }
 
+    open_endpoints = frozenset({"oauth2"})  # the token endpoint checks the client itself
+
     def __init__(self, *, credentials: dict[str, str] | None = None, **kwargs: Any) -> None:
         self.credentials = credentials or CREDENTIALS
         self.uploads: dict[str, dict[str, Any]] = {}
+        # OAuth 2.0 user tokens: access token -> when it expires; refresh tokens still usable.
+        self.access_tokens: dict[str, float] = {}
+        self.refresh_tokens: set[str] = set()
+        self.refreshed = 0
         super().__init__(**kwargs)
+
+    def issue_oauth2_tokens(self, lifetime: float = OAUTH2_LIFETIME) -> dict[str, str]:
+        """What the app holds after a user authorised it (PKCE flow, offline.access scope)."""
+        access, refresh = self._token_pair(lifetime)
+        return {**OAUTH2_CLIENT, "access_token": access, "refresh_token": refresh}
+
+    def expire_access_tokens(self) -> None:
+        """Every OAuth 2.0 access token issued so far stops working (X's last two hours)."""
+        self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
+
+    def _token_pair(self, lifetime: float) -> tuple[str, str]:
+        access = "fake-oauth2-access-" + secrets.token_urlsafe(12)
+        refresh = "fake-oauth2-refresh-" + secrets.token_urlsafe(12)
+        self.access_tokens[access] = time.time() + lifetime
+        self.refresh_tokens.add(refresh)
+        return access, refresh
 
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/2/tweets", self.create, name="create")
@@ -84,6 +111,7 @@ class FakeX(FakeService):
         router.add_post("/2/media/upload/{id}/append", self.append, name="media.append")
         router.add_post("/2/media/upload/{id}/finalize", self.finalize, name="media.finalize")
         router.add_post("/2/media/metadata", self.metadata, name="media.metadata")
+        router.add_post("/2/oauth2/token", self.token, name="oauth2.token")
 
     # ---- platform formats ----------------------------------------------------------------
 
@@ -131,9 +159,66 @@ class FakeX(FakeService):
         }
 
     def authenticate(self, request: web.Request, endpoint: str) -> web.Response | None:
-        if self.signed(request):
+        if self.signed(request) or self.bearer(request):
             return None
         return self.problem(401, "Unauthorized")
+
+    def bearer(self, request: web.Request) -> bool:
+        """An OAuth 2.0 user access token, issued here and not yet expired."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return False
+        expires = self.access_tokens.get(header[len("Bearer ") :].strip())
+        return expires is not None and expires > time.time()
+
+    async def token(self, request: web.Request) -> web.Response:
+        """`POST /2/oauth2/token`, grant_type=refresh_token: a new pair, the old refresh token
+        spent (X rotates them). A confidential client authenticates with HTTP Basic."""
+        form = await request.post()
+        basic = request.headers.get("Authorization", "")
+        expected = base64.b64encode(
+            f"{OAUTH2_CLIENT['client_id']}:{OAUTH2_CLIENT['client_secret']}".encode()
+        ).decode()
+        if basic != f"Basic {expected}" or form.get("client_id") not in (
+            None,
+            OAUTH2_CLIENT["client_id"],
+        ):
+            return web.json_response(
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Missing valid authorization header",
+                },
+                status=401,
+            )
+        if form.get("grant_type") != "refresh_token":
+            return web.json_response(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Missing required parameter [grant_type].",
+                },
+                status=400,
+            )
+        spent = str(form.get("refresh_token", ""))
+        if spent not in self.refresh_tokens:
+            return web.json_response(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the token was invalid.",
+                },
+                status=400,
+            )
+        self.refresh_tokens.discard(spent)
+        self.refreshed += 1
+        access, refresh = self._token_pair(OAUTH2_LIFETIME)
+        return web.json_response(
+            {
+                "token_type": "bearer",
+                "expires_in": OAUTH2_LIFETIME,
+                "access_token": access,
+                "scope": OAUTH2_SCOPES,
+                "refresh_token": refresh,
+            }
+        )
 
     def signed(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
