@@ -17,7 +17,7 @@ from beat.app import channel_factory
 from beat.areas import AreaLocator
 from beat.clock import utcnow
 from beat.credentials import CredentialBox
-from beat.models import Delivery, DeliveryAttempt, Role
+from beat.models import ChannelAccount, Delivery, DeliveryAttempt, Role
 from beat.scheduler.runner import DeliveryWorker
 from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 from tests.fakes.mastodon import TOKEN, FakeMastodon
@@ -131,3 +131,56 @@ async def test_withdrawing_a_published_post_removes_it_everywhere(world, worker)
     for name, fake in world["fakes"].items():
         assert fake.state.live() == [], name
         assert len(fake.state.posts) == 1, name  # it was there, and is now deleted
+
+
+async def test_a_correction_after_publication_replaces_the_copy_everywhere(world, worker):
+    """The author corrects a published post: the old copies come down from every platform and
+    the corrected text goes out once in their place."""
+    made = await post(world)
+    await drain(worker)
+    view = await posts.load(made.id)
+    corrected = TEXT.replace("this evening", "tonight until 11pm")
+    await posts.edit_post(
+        world["officer"], made.id, posts.PostEdit(version=view.post.version, text=corrected),
+        now=utcnow(),
+    )  # fmt: skip
+    assert (await posts.load(made.id)).post.status == "published"  # back through the checks
+    await drain(worker)
+    for name, fake in world["fakes"].items():
+        live = [p.text for p in fake.state.live()]
+        assert len(live) == 1 and corrected in live[0], name
+        assert len(fake.state.posts) == 2, name  # the first copy deleted, not left beside it
+    rows = await Delivery.filter(post_id=made.id).values_list("action", "post_version", "status")
+    assert sorted(rows) == sorted(
+        [("publish", 1, "sent"), ("delete", 1, "sent"), ("publish", 2, "sent")] * 3
+    )
+
+
+async def test_an_x_account_on_oauth2_renews_its_tokens_mid_run(world, worker):
+    """An X account connected with OAuth 2.0 user tokens: the access token expires between
+    posts; the worker renews it once, stores the new pair, and nothing is lost or doubled."""
+    x = world["fakes"]["x"]
+    old = await ChannelAccount.get(kind="x")
+    await channel_accounts.remove_account(None, DEMO_FORCE, old.id, now=utcnow())
+    issued = x.issue_oauth2_tokens()
+    await channel_accounts.add_account(
+        None, DEMO_FORCE, kind="x", name="City X (OAuth 2.0)", neighbourhoods=[ALDERSGATE],
+        force_wide=False, raw_credentials=issued, box=world["box"], now=utcnow(),
+    )  # fmt: skip
+    await post(world, f"First: {TEXT}")
+    await drain(worker)
+    x.expire_access_tokens()
+    for i in range(3):
+        await post(world, f"Later {i}: {TEXT}")
+    await drain(worker)
+    assert sorted(p.text.split(":")[0] for p in x.state.live()) == [
+        "First", "Later 0", "Later 1", "Later 2"
+    ]  # fmt: skip
+    assert len(x.state.posts) == 4
+    assert x.refreshed == 1
+    account = await ChannelAccount.get(kind="x", removed_at=None)
+    stored = world["box"].open(account.credentials)
+    assert (
+        stored["refresh_token"] in x.refresh_tokens
+        and stored["refresh_token"] != issued["refresh_token"]
+    )
