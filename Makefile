@@ -34,6 +34,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_posts.py
+	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_feed.py
 
 migrations: $(STAMP)
 	scripts/makemigrations $(NAME)

@@ -11,17 +11,20 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from beat import channel_accounts, db, publishing
+from beat import channel_accounts, db, follows, publishing
 from beat.accounts import Auth
 from beat.api import (
     area_routes,
     auth_routes,
     channel_routes,
+    feed_routes,
+    follow_routes,
     force_routes,
     moderation_routes,
     photo_routes,
@@ -36,8 +39,12 @@ from beat.areas import AreaLocator
 from beat.channels import Channel, ChannelError, ChannelKind, FailureKind, Part
 from beat.clock import Clock, utcnow
 from beat.credentials import CredentialBox
+from beat.crimesync import PoliceData
 from beat.errors import ConfigError
 from beat.models import ChannelAccount, Post
+from beat.policeuk.client import PoliceUkClient
+from beat.policeuk.folder import FolderSource
+from beat.push import sender_for as alert_sender_for
 from beat.scheduler.runner import DeliveryWorker, Scheduler
 from beat.settings import Settings
 from beat.social.bluesky import BlueskyChannel
@@ -124,6 +131,13 @@ async def check_channels(
     return checked
 
 
+def police_uk_source(base: str, session: aiohttp.ClientSession) -> PoliceData:
+    """The police.uk API at `base`, or a folder laid out like it (offline demos and tests)."""
+    if base.startswith(("http://", "https://")):
+        return PoliceUkClient(session, base)
+    return FolderSource(Path(base))
+
+
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     """The scheduler (leader-elected) and the delivery worker, unless this process only serves."""
     settings = app[SETTINGS]
@@ -159,6 +173,10 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             app[DB], settings, owner=owner, clock=app[CLOCK],
             check_channels=functools.partial(check_channels, channel_for),
             lease_ttl=timedelta(seconds=settings.scheduler_lease_seconds),
+            police_uk=police_uk_source(settings.policeuk_base_url, session)
+            if settings.policeuk_crime_forces
+            else None,
+            alert_sender=alert_sender_for(settings, session),
         )  # fmt: skip
         local_wake.append(worker.wake.set)
         listener = await db.listen(settings, db.OUTBOX_CHANNEL, worker.wake.set)
@@ -213,6 +231,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, api: bool = True) -
     )
     app[AUTH] = Auth(settings, issuer, clock)
     app[LOCATOR] = AreaLocator()
+    follows.vapid_key(settings)  # a malformed VAPID key stops the start, not a request later
+    app[feed_routes.FEED_CACHE] = feed_routes.new_cache()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_workers)
     app.router.add_get("/healthz", healthz)
@@ -222,6 +242,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, api: bool = True) -
         if not api
         else (
             auth_routes.routes,
+            feed_routes.routes,  # before area_routes: /v1/forces/compare, not a force
             area_routes.routes,
             team_routes.routes,
             user_routes.routes,
@@ -230,6 +251,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, api: bool = True) -
             force_routes.routes,
             photo_routes.routes,
             channel_routes.routes,
+            follow_routes.routes,
         )
     ):
         app.router.add_routes(table)

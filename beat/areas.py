@@ -6,10 +6,10 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
@@ -20,6 +20,9 @@ from tortoise.transactions import in_transaction
 
 from beat.errors import FieldError, Invalid, NotAllowed, NotFound, SourceError
 from beat.models import Force, Neighbourhood, Role, Team, User
+
+if TYPE_CHECKING:
+    from beat import area_extras
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +49,23 @@ class AreaSource(Protocol):
         """The decoded JSON document at `{parts}` (e.g. ("city-of-london", "neighbourhoods"))."""
 
 
+class SourceMissing(SourceError):
+    """The source has no document at that path: police.uk's 404, or no such file."""
+
+
 # ---- parsing police.uk shapes (pure) -------------------------------------------------------
 
 _TAG = re.compile(r"<[^>]*>")
+# Inline markup goes without a trace ("<strong>12 July</strong>." is "12 July."); other tags
+# (paragraphs, breaks, list items) separate words.
+_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|em|i|small|span|strong|sub|sup|u)\b[^>]*>", re.I)
 
 
 def plain_text(value: object) -> str:
     """police.uk text fields carry HTML and entities; keep readable plain text only."""
     if not isinstance(value, str):
         return ""
-    text = _TAG.sub(" ", value.replace("\x00", ""))
+    text = _TAG.sub(" ", _INLINE_TAG.sub("", value.replace("\x00", "")))
     text = html.unescape(text)
     return re.sub(r"[ \t\r\f\v]+", " ", re.sub(r"\s*\n\s*", "\n", text)).strip()
 
@@ -247,6 +257,7 @@ class SyncResult:
     updated: int
     retired: int
     total: int
+    extras_changed: int = 0  # areas whose priorities or events changed
 
 
 async def _fetch_neighbourhood(
@@ -275,8 +286,10 @@ async def sync_force(
     """Load a force with its neighbourhoods and boundaries; re-running updates in place.
 
     Everything is fetched and checked first, then written in one transaction: a bad
-    document leaves the database as it was.
+    document leaves the database as it was. Each area's priorities and events come too.
     """
+    from beat import area_extras  # it builds on this module's parsing helpers
+
     force = parse_force(await source.get_json(force_id), source.describe(force_id))
     if force.id != force_id:
         raise SourceError(
@@ -291,21 +304,30 @@ async def sync_force(
     if progress:
         progress(0, total)
     gate = asyncio.Semaphore(concurrency)
+    extras: dict[str, area_extras.Extras] = {}
 
     async def fetch(code: str, name: str) -> NeighbourhoodData:
         nonlocal done
         async with gate:
             data = await _fetch_neighbourhood(source, force_id, code, name)
+            extras[code] = await area_extras.fetch_extras(source, force_id, code)
         done += 1
         if progress:
             progress(done, total)
         return data
 
     fetched = await asyncio.gather(*(fetch(code, name) for code, name in listing))
-    return await _store(force, fetched, now)
+    return await _store(force, fetched, now, extras)
 
 
-async def _store(force: ForceData, areas: Sequence[NeighbourhoodData], now: datetime) -> SyncResult:
+async def _store(
+    force: ForceData,
+    areas: Sequence[NeighbourhoodData],
+    now: datetime,
+    extras: Mapping[str, area_extras.Extras],
+) -> SyncResult:
+    from beat import area_extras
+
     created = updated = 0
     async with in_transaction():
         await Force.update_or_create(
@@ -360,6 +382,12 @@ async def _store(force: ForceData, areas: Sequence[NeighbourhoodData], now: date
             await Neighbourhood.filter(force_id=force.id, code__in=gone).update(
                 retired_at=now, boundary_updated_at=now
             )
+        # Crimes follow the boundaries made, reshaped or retired by this sync.
+        if await Neighbourhood.filter(force_id=force.id, boundary_updated_at=now).exists():
+            from beat import crimes
+
+            await crimes.reassign_force(force.id, now)
+        extras_changed = await area_extras.store_extras(force.id, extras, now)
     log.info(
         "areas synced",
         extra={
@@ -369,7 +397,7 @@ async def _store(force: ForceData, areas: Sequence[NeighbourhoodData], now: date
             "areas_retired": len(gone),
         },
     )
-    return SyncResult(force.id, created, updated, len(gone), len(areas))
+    return SyncResult(force.id, created, updated, len(gone), len(areas), len(extras_changed))
 
 
 def _json_geometry(geometry: Any) -> dict[str, object] | None:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from beat import accounts, areas, db, forces, logs, teams, tokens
+from beat import accounts, areas, crimesync, db, forces, logs, teams, tokens
 from beat.clock import utcnow
 from beat.errors import BeatError, ConfigError
 from beat.models import ModerationPolicy, Role, User
@@ -22,6 +22,7 @@ from beat.settings import Settings
 log = logging.getLogger(__name__)
 
 DEMO_FORCE = "city-of-london"
+DEMO_AREA = "E05009288"  # Aldersgate ward
 DEMO_PASSWORD = "beat-demo-password"  # noqa: S105 - printed for the demo, demo accounts only
 DEMO_ACCOUNTS = (
     ("officer@demo.beat", Role.OFFICER, "E05009288", "PC Demo Officer (Aldersgate)"),
@@ -35,7 +36,7 @@ class UsageError(BeatError):
     """The command line asks for something that cannot be done as given."""
 
 
-def _progress(label: str) -> Callable[[int, int], None]:
+def _progress(label: str, unit: str = "area") -> Callable[[int, int], None]:
     """A progress bar on stderr (tqdm), drawn only when stderr is a terminal."""
     from tqdm import tqdm
 
@@ -44,7 +45,7 @@ def _progress(label: str) -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=label, unit="area", disable=None, file=sys.stderr)
+            bar = tqdm(total=total, desc=label, unit=unit, disable=None, file=sys.stderr)
         bar.n = done
         bar.refresh()
         if done >= total:
@@ -87,7 +88,9 @@ async def cmd_users_add(settings: Settings, args: argparse.Namespace, out: TextI
     return 0
 
 
-async def _area_source(stack: AsyncExitStack, source: str, settings: Settings) -> areas.AreaSource:
+async def _area_source(
+    stack: AsyncExitStack, source: str, settings: Settings
+) -> crimesync.PoliceData:
     if source.startswith(("http://", "https://")):
         import aiohttp
 
@@ -111,6 +114,77 @@ async def cmd_areas_sync(settings: Settings, args: argparse.Namespace, out: Text
         f"{result.force}: {result.total} neighbourhoods ({result.created} new, "
         f"{result.updated} updated, {result.retired} retired)\n"
     )
+    return 0
+
+
+def _crime_summary(summary: Any) -> str:
+    if summary.kind in ("outcomes", "api-outcomes"):
+        return (
+            f"{summary.name}: {summary.rows} outcome rows ({summary.created} new, "
+            f"{summary.updated} crimes updated)"
+        )
+    extra = f", {summary.removed} removed" if summary.removed else ""
+    extra += f", {summary.skipped} skipped" if summary.skipped else ""
+    return (
+        f"{summary.name}: {summary.rows} rows, {summary.located} located, "
+        f"{summary.unlocated} unlocated, {summary.assigned} in an area "
+        f"({summary.created} new, {summary.updated} updated{extra})"
+    )
+
+
+async def cmd_crimes_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from beat import crimes
+
+    files = crimes.crime_files(args.paths)
+    if not files:
+        raise UsageError(f"no .csv or .json files in {', '.join(args.paths)}")
+    async with db.db_session(settings):
+        for path in files:
+            summary = await crimes.import_file(
+                path, now=utcnow(), progress=_progress(path.name, "line"), force_id=args.force
+            )
+            out.write(_crime_summary(summary) + "\n")
+            out.flush()
+    return 0
+
+
+async def cmd_areas_import_geojson(
+    settings: Settings, args: argparse.Namespace, out: TextIO
+) -> int:
+    from beat import area_files
+
+    paths = [Path(p) for p in args.files]
+    features = await asyncio.to_thread(
+        area_files.read_features,
+        paths,
+        id_property=args.id_property,
+        name_property=args.name_property,
+    )
+    async with db.db_session(settings):
+        result = await area_files.import_areas(
+            args.force_id, features, now=utcnow(), files=len(paths)
+        )
+    out.write(
+        f"{result.force}: {len(features)} areas from {result.files} file(s) ({result.created} "
+        f"new, {result.updated} updated, {result.unchanged} unchanged)\n"
+    )
+    return 0
+
+
+async def cmd_crimes_sync(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async with AsyncExitStack() as stack:
+        source = await _area_source(stack, args.source or settings.policeuk_base_url, settings)
+        async with db.db_session(settings):
+            result = await crimesync.sync_month(
+                source, args.force_id, month=args.month, now=utcnow(),
+                progress=_progress(f"{args.force_id} crimes"),
+            )  # fmt: skip
+    fetched = result.fetched
+    out.write(
+        f"{args.force_id} {fetched.month}: {len(fetched.records)} crimes in {fetched.areas} "
+        f"neighbourhoods ({fetched.outside} just outside them left out)\n"
+    )
+    out.write(_crime_summary(result.summary) + "\n")
     return 0
 
 
@@ -286,6 +360,7 @@ async def _demo_setup(settings: Settings, out: TextIO) -> None:
         with resources.as_file(folder) as path:
             result = await areas.sync_force(FolderSource(Path(path)), DEMO_FORCE, now=utcnow())
         out.write(f"loaded {result.total} City of London neighbourhoods (the City's wards)\n")
+        await _demo_crimes(out)
         for email, role, team, name in DEMO_ACCOUNTS:
             if await User.exists(email=email):
                 continue
@@ -299,6 +374,26 @@ async def _demo_setup(settings: Settings, out: TextIO) -> None:
                 display_name=name,
             )
         await _demo_posts(out)
+
+
+async def _demo_crimes(out: TextIO) -> None:
+    """The nine sample months of City of London street crime (police.uk, OGL)."""
+    from beat import crimes
+
+    folder = resources.files("beat") / "demo_data" / "police-uk"
+    with resources.as_file(folder) as path:
+        for file in crimes.crime_files([path]):
+            summary = await crimes.import_file(
+                file, now=utcnow(), progress=_progress(file.name, "line")
+            )
+            out.write(
+                f"crime data {', '.join(summary.months)}: {summary.rows} records, "
+                f"{summary.assigned} in a ward ({summary.created} new)\n"
+            )
+    out.write(
+        "crime data: data.police.uk. Contains public sector information licensed under the "
+        "Open Government Licence v3.0.\n"
+    )
 
 
 DEMO_TEMPLATES = (
@@ -337,7 +432,7 @@ async def _demo_posts(out: TextIO) -> None:
         key = uuid.uuid5(uuid.NAMESPACE_URL, f"beat-demo-post-{i}")
         view, _ = await posts.create_post(
             officer,
-            posts.PostInput(text=text, neighbourhoods=["E05009288"]),
+            posts.PostInput(text=text, neighbourhoods=[DEMO_AREA]),
             idempotency_key=key,
             now=utcnow(),
             locator=locator,
@@ -367,6 +462,12 @@ Accounts (password for all: {DEMO_PASSWORD}):
         out.write(f"  {role.value:<12} {email}\n")
     out.write(
         f"""
+The feed of Aldersgate ward (its posts and the real police.uk crime cards):
+  {base}/v1/areas/{DEMO_FORCE}/{DEMO_AREA}/feed
+  {base}/v1/areas/{DEMO_FORCE}/{DEMO_AREA}/crime-stats
+  {base}/areas/{DEMO_FORCE}/{DEMO_AREA}/feed.atom
+  {base}/v1/areas/{DEMO_FORCE}/{DEMO_AREA}/crimes.geojson
+(The City of London Police's neighbourhoods stand in as the City's 25 wards, from ONS.)
 Try:
   curl {base}/v1/forces/{DEMO_FORCE}/neighbourhoods
   curl '{base}/v1/areas/locate?lat=51.5155&lng=-0.0922'
@@ -443,6 +544,47 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("force_id")
     sync.add_argument("--source", help="police.uk API base URL or a folder laid out like it")
     sync.set_defaults(handler=cmd_areas_sync)
+    geojson = area.add_parser(
+        "import-geojson",
+        help="create or update neighbourhoods from GeoJSON files, one area per feature",
+        description="Reads FeatureCollections, single Features or GeoJSON lines (one Feature a "
+        "line); Polygon and MultiPolygon geometries in WGS84 longitude/latitude. The force "
+        "must exist; areas not in the files are left as they are. All files are imported in "
+        "one transaction, or none of them.",
+    )
+    geojson.add_argument("force_id")
+    geojson.add_argument("files", nargs="+", metavar="FILE")
+    geojson.add_argument(
+        "--id-property", metavar="NAME", help="the property holding each area's id "
+        "(default: `id`, then the feature's own id, then an ONS code such as wd19cd, then `code`)",
+    )  # fmt: skip
+    geojson.add_argument(
+        "--name-property", metavar="NAME", help="the property holding each area's name "
+        "(default: `name`, then an ONS name such as wd19nm, else the id)",
+    )  # fmt: skip
+    geojson.set_defaults(handler=cmd_areas_import_geojson)
+
+    crime = sub.add_parser("crimes", help="police.uk crime data").add_subparsers(
+        dest="crimes_command", required=True
+    )
+    crime_import = crime.add_parser(
+        "import", help="import street/outcomes CSVs and API JSON responses (files or folders)"
+    )
+    crime_import.add_argument("paths", nargs="+", metavar="PATH")
+    crime_import.add_argument(
+        "--force", help="the force of API JSON responses (they don't name it); CSVs name theirs"
+    )
+    crime_import.set_defaults(handler=cmd_crimes_import)
+    crime_sync = crime.add_parser(
+        "sync", help="import a month of street-level crimes for a force's neighbourhoods"
+    )
+    crime_sync.add_argument("force_id")
+    crime_sync.add_argument("--month", metavar="YYYY-MM", help="default: police.uk's newest")
+    crime_sync.add_argument(
+        "--source", metavar="URL_OR_DIR",
+        help="police.uk API base URL (default BEAT_POLICEUK_BASE_URL) or a folder laid out like it",
+    )  # fmt: skip
+    crime_sync.set_defaults(handler=cmd_crimes_sync)
 
     team = sub.add_parser("teams", help="neighbourhood policing teams").add_subparsers(
         dest="teams_command", required=True

@@ -304,6 +304,9 @@ class PostArea(Model):
     neighbourhood: fields.ForeignKeyRelation[Neighbourhood] = fields.ForeignKeyField(
         "models.Neighbourhood", related_name="post_areas", on_delete=fields.RESTRICT
     )
+    # The post's publication time while it is public, else null: kept here so an area's feed
+    # reads its newest posts straight off one index, however busy the other areas are.
+    published_at = fields.DatetimeField(null=True)
 
     post_id: uuid.UUID
     neighbourhood_id: int
@@ -311,6 +314,7 @@ class PostArea(Model):
     class Meta:
         table = "post_area"
         unique_together = (("post", "neighbourhood"),)
+        indexes = (("neighbourhood_id", "published_at", "post_id"),)
 
 
 class Photo(Model):

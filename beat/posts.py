@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from beat import audit, feed_versions, forces, notifications, outbox, photos, risk
+from beat import audit, feed_versions, follows, forces, notifications, outbox, photos, risk
 from beat.areas import AreaLocator
 from beat.errors import Conflict, FieldError, Invalid, NotAllowed, NotFound
 from beat.models import (
@@ -387,7 +387,8 @@ async def schedule(post: Post, settings: ForceSettings, now: datetime) -> None:
 async def publish(post: Post, now: datetime) -> None:
     await move(post, Action.PUBLISH, None, now)
     post.published_at = now
-    await feed_versions.bump(await _area_ids(post), now)
+    await _shown_in_areas(post, now, now)
+    await follows.alert_followers(post, now)
     await notifications.tell(
         post.author_id,
         "post-published",
@@ -397,9 +398,11 @@ async def publish(post: Post, now: datetime) -> None:
     )
 
 
-async def _area_ids(post: Post) -> list[int]:
+async def _shown_in_areas(post: Post, published_at: datetime | None, now: datetime) -> None:
+    """Put the post in its areas' feeds (at `published_at`) or take it out (None)."""
+    await PostArea.filter(post_id=post.id).update(published_at=published_at)
     rows = await PostArea.filter(post_id=post.id).values_list("neighbourhood_id", flat=True)
-    return [int(row) for row in rows]  # type: ignore[call-overload]
+    await feed_versions.bump([int(row) for row in rows], now)  # type: ignore[call-overload]
 
 
 # ---- after creation ------------------------------------------------------------------------
@@ -463,7 +466,8 @@ async def edit_post(
         if correction:
             post.published_at = None
             await outbox.cancel_for(post, now, reason="corrected by the author")
-            await feed_versions.bump(await _area_ids(post), now)
+            await follows.cancel_alerts(post, reason="corrected by the author")
+            await _shown_in_areas(post, None, now)
         if change.text is not None:
             post.text = _text(change.text, "/text", required=True)
         if change.text_cy is not None:
@@ -503,8 +507,9 @@ async def withdraw(actor: User, post_id: uuid.UUID, *, reason: str, now: datetim
         await move(post, Action.WITHDRAW, actor, now, reason=reason, takedown=was_public)
         post.withdrawn_at = now
         await outbox.cancel_for(post, now, reason=f"withdrawn: {reason}")
+        await follows.cancel_alerts(post, reason=f"withdrawn: {reason}")
         if was_public:
-            await feed_versions.bump(await _area_ids(post), now)
+            await _shown_in_areas(post, None, now)
         if actor.id != post.author_id:
             await notifications.tell(
                 post.author_id, "post-withdrawn", post_id=post.id, now=now,

@@ -49,6 +49,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+# Where browsers' Web Push subscriptions point: FCM (Chrome, Edge, Android), Mozilla, Apple, WNS.
+PUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com",
+    "push.services.mozilla.com",
+    "push.apple.com",
+    "notify.windows.com",
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a Beat process needs to know; build it directly in tests."""
@@ -85,7 +94,15 @@ class Settings:
     delivery_poll_seconds: float = 1.0
     public_base_url: str = "http://127.0.0.1:8080"
     policeuk_base_url: str = "https://data.police.uk/api"
+    # Forces whose crime data the daily job keeps up to date from the police.uk API (none: off).
+    policeuk_crime_forces: tuple[str, ...] = field(default_factory=tuple)
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    # Web Push (VAPID) for area alerts: the private key (PEM, or base64url raw or DER; else
+    # the file vapid_key_file), the contact push services see, and the push services'
+    # host names (and their subdomains) devices may subscribe with.
+    vapid_private_key: str = field(default="", repr=False)
+    vapid_subject: str = ""
+    push_service_hosts: tuple[str, ...] = PUSH_SERVICE_HOSTS
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -102,6 +119,10 @@ class Settings:
     @property
     def channel_keys_file(self) -> Path:
         return self.data_dir / "secrets" / "channel-keys"
+
+    @property
+    def vapid_key_file(self) -> Path:
+        return self.data_dir / "secrets" / "vapid-private-key.pem"
 
     @property
     def photos_dir(self) -> Path:
@@ -138,6 +159,9 @@ class Settings:
             max_photo_bytes=_int(env, "BEAT_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
             public_base_url=env.get("BEAT_PUBLIC_BASE_URL") or "http://127.0.0.1:8080",
             policeuk_base_url=env.get("BEAT_POLICEUK_BASE_URL") or "https://data.police.uk/api",
+            policeuk_crime_forces=tuple(
+                f.strip() for f in env.get("BEAT_POLICEUK_CRIME_FORCES", "").split(",") if f.strip()
+            ),
             trusted_proxies=proxies,
             x_api_url=env.get("BEAT_X_API_URL") or "https://api.twitter.com",
             delivery_max_attempts=_int(env, "BEAT_DELIVERY_MAX_ATTEMPTS", 8),
@@ -149,4 +173,12 @@ class Settings:
                 else None
             ),
             scheduler_lease_seconds=_float(env, "BEAT_SCHEDULER_LEASE_SECONDS", 15.0),
+            vapid_private_key=env.get("BEAT_VAPID_PRIVATE_KEY", ""),
+            vapid_subject=env.get("BEAT_VAPID_SUBJECT", ""),
+            push_service_hosts=tuple(
+                h.strip().lower()
+                for h in env.get("BEAT_PUSH_SERVICE_HOSTS", "").split(",")
+                if h.strip()
+            )
+            or PUSH_SERVICE_HOSTS,
         )

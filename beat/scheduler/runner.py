@@ -14,6 +14,8 @@ from tortoise.context import TortoiseContext
 
 from beat import db, outbox
 from beat.channels import Channel
+from beat.crimesync import PoliceData
+from beat.follows import AlertSender, LoggingSender
 from beat.models import ChannelAccount, Delivery
 from beat.scheduler import leader
 from beat.scheduler.jobs import JOBS, Job, JobContext
@@ -37,12 +39,16 @@ class Scheduler:
         check_channels: Callable[[datetime], Awaitable[int]],
         lease_ttl: timedelta = timedelta(seconds=15),
         jobs: tuple[Job, ...] = JOBS,
+        police_uk: PoliceData | None = None,
+        alert_sender: AlertSender | None = None,
     ) -> None:
         self.ctx = ctx
         self.settings = settings
         self.owner = owner
         self.clock = clock
         self.check_channels = check_channels
+        self.police_uk = police_uk
+        self.alert_sender = alert_sender or LoggingSender()
         self.lease_ttl = lease_ttl
         if settings.job_interval_seconds is not None:
             every = settings.job_interval_seconds
@@ -83,7 +89,14 @@ class Scheduler:
             started = self.clock()
             try:
                 done = await job.run(
-                    JobContext(started, self.settings.photos_dir, self.check_channels)
+                    JobContext(
+                        started,
+                        self.settings.photos_dir,
+                        self.check_channels,
+                        police_uk=self.police_uk,
+                        crime_forces=self.settings.policeuk_crime_forces,
+                        alert_sender=self.alert_sender,
+                    )
                 )
             except Exception:
                 log.exception("job failed", extra={"job": job.name})

@@ -71,9 +71,12 @@ async def test_health_is_503_when_the_database_is_gone(aiohttp_client, tmp_path,
     # Its own SQLite app, even on PostgreSQL runs: the database is taken away for real.
     folder = tmp_path / "gone"
     folder.mkdir()
+    # No background jobs: in a PostgreSQL run they would insert through tortoise's per-model
+    # query cache with SQLite's SQL, and the next PostgreSQL test's insert would reuse it.
     settings = Settings(
-        data_dir=tmp_path, database_url=f"sqlite://{folder / 'beat.sqlite3'}", keys_dir=keys_dir
-    )
+        data_dir=tmp_path, database_url=f"sqlite://{folder / 'beat.sqlite3'}", keys_dir=keys_dir,
+        background_jobs=False,
+    )  # fmt: skip
     await beat_db.migrate(settings)
     app = create_app(settings)
     api = ContractClient(await aiohttp_client(app))

@@ -80,3 +80,33 @@ async def test_the_demo_serves_a_working_login_and_locate(demo):
             assert r.status == 404
         async with http.get(f"{base}/healthz") as r:
             assert r.status == 200
+
+
+async def test_the_printed_feed_shows_posts_and_a_real_crime_card_and_valid_atom(demo):
+    """What a newcomer opens first: the feed URL the demo prints, and its Atom feed."""
+    import feedparser
+
+    base, output = demo
+    printed = output.read_text()
+    feed_url = re.search(rf"({re.escape(base)}/v1/areas/\S+/feed)\s", printed).group(1)
+    atom_url = re.search(rf"({re.escape(base)}/areas/\S+/feed\.atom)\s", printed).group(1)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(feed_url) as r:
+            assert r.status == 200
+            page = await r.json()
+        async with http.get(atom_url) as r:
+            assert r.status == 200
+            assert r.content_type == "application/atom+xml"
+            atom = await r.read()
+    kinds = [item["type"] for item in page["items"]]
+    assert "post" in kinds and "crime_stats" in kinds
+    card = next(i for i in page["items"] if i["type"] == "crime_stats")["crime_stats"]
+    assert card["month"] == "2017-12"  # the newest of the nine City of London months
+    assert card["total"] == sum(card["by_category"].values()) > 0
+    assert "Open Government Licence" in page["attribution"]
+    parsed = feedparser.parse(atom)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    titles = [entry.title for entry in parsed.entries]
+    assert any("2017" in t for t in titles)  # a monthly summary
+    assert len(parsed.entries) >= 2

@@ -1,4 +1,4 @@
-"""Run one fake as its own process: `python -m tests.fakes x|mastodon|bluesky --port N`."""
+"""Run one fake as its own process: `python -m tests.fakes x|mastodon|bluesky|policeuk --port N`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aiohttp import web
 from tests.fakes import FakeService
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.policeuk import FakePoliceUk
 from tests.fakes.x import FakeX
 
 USAGE = """\
@@ -22,7 +23,12 @@ Faults are set over HTTP: `POST /_fake/faults {"op": "window", "args": {"seconds
 `GET /_fake/state` answers the state. Prints `listening on http://HOST:PORT` once it is.
 """
 
-FAKES: dict[str, type[FakeService]] = {"x": FakeX, "mastodon": FakeMastodon, "bluesky": FakeBluesky}
+FAKES: dict[str, type[FakeService]] = {
+    "x": FakeX,
+    "mastodon": FakeMastodon,
+    "bluesky": FakeBluesky,
+    "policeuk": FakePoliceUk,
+}
 
 
 def parse_limit(value: str) -> tuple[str, tuple[int, float]]:

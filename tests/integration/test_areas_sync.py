@@ -9,7 +9,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from shapely.geometry import Point, shape
 
 from beat import areas
@@ -17,10 +16,10 @@ from beat.errors import NotFound, SourceError
 from beat.models import Force, Neighbourhood, Team
 from beat.policeuk.client import PoliceUkClient, TokenBucket
 from beat.policeuk.folder import FolderSource
+from tests.fakes.policeuk import start
 from tests.helpers import ALDERSGATE, DEMO_FORCE
 
 WARDS = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "WD19CD"
-SEEN = web.AppKey("seen", list)
 
 
 def now() -> datetime:
@@ -136,56 +135,24 @@ async def test_locator_sees_boundaries_synced_after_it_was_built(db, folder):
     assert (await locator.locate(51.5186, -0.0962)).code == ALDERSGATE
 
 
-def police_uk_server(folder: Path, *, fail_first: dict[str, int]) -> web.Application:
-    """A local stand-in for data.police.uk: serves the folder's documents at the API's paths."""
-    failures = dict(fail_first)
-    seen: list[str] = []
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        path = request.match_info["tail"]
-        seen.append(path)
-        if failures.get(path, 0) > 0:
-            failures[path] -= 1
-            status = 429 if path.endswith("boundary") else 503
-            return web.Response(status=status, headers={"Retry-After": "0"})
-        file = folder / f"{path}.json"
-        if not file.is_file():
-            return web.Response(status=404)
-        return web.Response(body=file.read_bytes(), content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/api/{tail:.*}", handle)
-    app[SEEN] = seen
-    return app
-
-
 async def test_sync_over_http_retries_rate_limits_and_outages(db, folder, aiohttp_server):
-    server = await aiohttp_server(
-        police_uk_server(
-            folder,
-            fail_first={
-                f"{DEMO_FORCE}/neighbourhoods": 2,
-                f"{DEMO_FORCE}/{ALDERSGATE}/boundary": 1,
-            },
-        )
-    )
+    police_uk = await start(aiohttp_server, roots=(folder,), rate=1000.0, burst=1000)
+    police_uk.fail_next(2, status=503, on="neighbourhoods")
+    police_uk.fail_next(1, status=429, on="boundary")
     async with aiohttp.ClientSession() as session:
-        client = PoliceUkClient(
-            session, str(server.make_url("/api")), bucket=TokenBucket(1000, 1000)
-        )
+        client = PoliceUkClient(session, police_uk.base_url, bucket=TokenBucket(1000, 1000))
         result = await areas.sync_force(client, DEMO_FORCE, now=now())
     assert result.total == 25
-    seen = server.app[SEEN]
-    assert seen.count(f"{DEMO_FORCE}/neighbourhoods") == 3
-    assert seen.count(f"{DEMO_FORCE}/{ALDERSGATE}/boundary") == 2
+    assert police_uk.state.requests["neighbourhoods"] == 3
+    assert police_uk.state.requests["boundary"] == 25 + 1
 
 
 async def test_an_unknown_force_over_http_is_a_source_error_naming_the_url(
     db, folder, aiohttp_server
 ):
-    server = await aiohttp_server(police_uk_server(folder, fail_first={}))
+    police_uk = await start(aiohttp_server, roots=(folder,))
     async with aiohttp.ClientSession() as session:
-        client = PoliceUkClient(session, str(server.make_url("/api")), retries=0)
+        client = PoliceUkClient(session, police_uk.base_url, retries=0)
         with pytest.raises(SourceError, match=r"/api/kent: not found"):
             await areas.sync_force(client, "kent", now=now())
 

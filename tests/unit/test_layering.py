@@ -14,6 +14,7 @@ ADAPTERS_AND_ROOTS = {
     "social",
     "scheduler",
     "policeuk",
+    "push",
     "app",
     "cli",
     "migrations",
