@@ -6,7 +6,6 @@ import io
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,18 +25,6 @@ LINK = "https://beat.example/p/0f3c"
 @pytest.fixture
 def fake() -> FakeBluesky:
     return FakeBluesky()
-
-
-@pytest.fixture
-async def server(aiohttp_server, fake: FakeBluesky) -> TestServer:  # type: ignore[no-untyped-def]
-    started: TestServer = await aiohttp_server(fake.app)
-    return started
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 def credentials(server: TestServer, password: str = APP_PASSWORD) -> dict[str, str]:

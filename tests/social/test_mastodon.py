@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,18 +22,6 @@ LINK = "https://beat.example/p/0f3c2b9a7d/road-closure-aldersgate-street?lang=en
 @pytest.fixture
 def fake() -> FakeMastodon:
     return FakeMastodon()
-
-
-@pytest.fixture
-async def server(aiohttp_server, fake: FakeMastodon) -> TestServer:  # type: ignore[no-untyped-def]
-    started: TestServer = await aiohttp_server(fake.app)
-    return started
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 def credentials(server: TestServer, token: str = TOKEN) -> dict[str, str]:

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,18 +27,6 @@ LINK = "https://beat.example/p/0f3c?area=E05009288&lang=en"
 @pytest.fixture
 def fake() -> FakeX:
     return FakeX()
-
-
-@pytest.fixture
-async def server(aiohttp_server, fake: FakeX) -> TestServer:  # type: ignore[no-untyped-def]
-    started: TestServer = await aiohttp_server(fake.app)
-    return started
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 @pytest.fixture

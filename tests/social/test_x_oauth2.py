@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -27,18 +26,6 @@ TIMEOUT = 2.0
 @pytest.fixture
 def fake() -> FakeX:
     return FakeX()
-
-
-@pytest.fixture
-async def server(aiohttp_server, fake: FakeX) -> TestServer:  # type: ignore[no-untyped-def]
-    started: TestServer = await aiohttp_server(fake.app)
-    return started
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 def channel_for(server: TestServer, session: aiohttp.ClientSession, creds, **kwargs) -> XChannel:  # type: ignore[no-untyped-def]
