@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
@@ -450,8 +451,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
 
 def cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_demo_setup(settings, out))
     base = f"http://{args.host}:{args.port}"
+    if "BEAT_PUBLIC_BASE_URL" not in os.environ:  # links in feeds point at this demo server
+        settings = dataclasses.replace(settings, public_base_url=base)
+    asyncio.run(_demo_setup(settings, out))
     out.write(
         f"""
 Beat demo: data in {settings.data_dir.resolve()}

@@ -104,6 +104,7 @@ async def test_the_printed_feed_shows_posts_and_a_real_crime_card_and_valid_atom
     assert card["month"] == "2017-12"  # the newest of the nine City of London months
     assert card["total"] == sum(card["by_category"].values()) > 0
     assert "Open Government Licence" in page["attribution"]
+    assert f'href="{atom_url}"'.encode() in atom  # its self link is where it was fetched
     parsed = feedparser.parse(atom)
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     assert parsed.version == "atom10"
