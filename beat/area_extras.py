@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from beat import feed_versions
-from beat.areas import AreaSource, SourceMissing, plain_text
-from beat.errors import SourceError
+from beat.areas import AreaSource, plain_text
+from beat.errors import SourceError, SourceMissing
 from beat.models import AreaEvent, Neighbourhood, Priority
 
 log = logging.getLogger(__name__)

@@ -49,10 +49,6 @@ class AreaSource(Protocol):
         """The decoded JSON document at `{parts}` (e.g. ("city-of-london", "neighbourhoods"))."""
 
 
-class SourceMissing(SourceError):
-    """The source has no document at that path: police.uk's 404, or no such file."""
-
-
 # ---- parsing police.uk shapes (pure) -------------------------------------------------------
 
 _TAG = re.compile(r"<[^>]*>")

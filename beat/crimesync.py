@@ -15,8 +15,8 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from beat import crimes
-from beat.areas import AreaSource, SourceMissing
-from beat.errors import Invalid, NotFound, SourceError
+from beat.areas import AreaSource
+from beat.errors import Invalid, NotFound, SourceError, SourceMissing
 from beat.models import CrimeMonth, Force, Neighbourhood
 
 log = logging.getLogger(__name__)

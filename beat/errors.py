@@ -70,3 +70,7 @@ class SourceError(BeatError):
     def __init__(self, detail: str, *, location: str | None = None) -> None:
         super().__init__(f"{location}: {detail}" if location else detail)
         self.location = location
+
+
+class SourceMissing(SourceError):
+    """The source has no document at that path: police.uk's 404, or no such file."""

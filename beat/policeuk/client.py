@@ -15,8 +15,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from yarl import URL
 
-from beat.areas import SourceMissing
-from beat.errors import SourceError
+from beat.errors import SourceError, SourceMissing
 
 log = logging.getLogger(__name__)
 

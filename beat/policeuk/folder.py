@@ -11,8 +11,7 @@ from urllib.parse import quote
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from beat.areas import SourceMissing
-from beat.errors import SourceError
+from beat.errors import SourceError, SourceMissing
 
 
 def _segment(part: str) -> str:

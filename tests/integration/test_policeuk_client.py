@@ -11,8 +11,7 @@ import pytest
 from aiohttp import web
 from shapely.geometry import box
 
-from beat.areas import SourceMissing
-from beat.errors import SourceError
+from beat.errors import SourceError, SourceMissing
 from beat.policeuk.client import GET_LIMIT, MAX_OUTLINE_POINTS, PoliceUkClient
 from beat.policeuk.folder import FolderSource
 from tests.fakes.policeuk import CRIMES, DATA, start
