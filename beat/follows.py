@@ -43,7 +43,7 @@ from beat.errors import (
     NotAuthenticated,
     NotFound,
 )
-from beat.models import AreaAlert, Follow, Neighbourhood, Post, PostArea, Subscriber, User
+from beat.models import AreaAlert, Follow, Neighbourhood, Post, Subscriber, User
 from beat.post_states import PostStatus
 from beat.settings import Settings
 
@@ -471,19 +471,13 @@ def _private_key(text: str, source: str) -> ec.EllipticCurvePrivateKey:
 # ---- queueing alerts when a post is published ------------------------------------------------
 
 
-async def alert_followers(post: Post, now: datetime) -> int:
+async def alert_followers(post: Post, area_ids: list[int], now: datetime) -> int:
     """Queue one alert per follower of any of the post's areas; call in the publishing transaction.
 
-    Someone who follows several of the post's areas gets one alert, naming the first of them
-    the post lists. A post published again after a correction alerts those whose alert was
-    cancelled by the correction, not those who had it already.
+    `area_ids` are the post's areas in the order it lists them. Someone who follows several
+    of them gets one alert, naming the first. A post published again after a correction
+    alerts those whose alert was cancelled by the correction, not those who had it already.
     """
-    area_ids = [
-        int(row)  # type: ignore[call-overload]
-        for row in await PostArea.filter(post_id=post.id)
-        .order_by("id")
-        .values_list("neighbourhood_id", flat=True)
-    ]
     if not area_ids:
         return 0
     rank = {area_id: i for i, area_id in enumerate(area_ids)}

@@ -387,8 +387,8 @@ async def schedule(post: Post, settings: ForceSettings, now: datetime) -> None:
 async def publish(post: Post, now: datetime) -> None:
     await move(post, Action.PUBLISH, None, now)
     post.published_at = now
-    await _shown_in_areas(post, now, now)
-    await follows.alert_followers(post, now)
+    area_ids = await _shown_in_areas(post, now, now)
+    await follows.alert_followers(post, area_ids, now)
     await notifications.tell(
         post.author_id,
         "post-published",
@@ -398,11 +398,18 @@ async def publish(post: Post, now: datetime) -> None:
     )
 
 
-async def _shown_in_areas(post: Post, published_at: datetime | None, now: datetime) -> None:
-    """Put the post in its areas' feeds (at `published_at`) or take it out (None)."""
+async def _shown_in_areas(post: Post, published_at: datetime | None, now: datetime) -> list[int]:
+    """Put the post in its areas' feeds (at `published_at`) or take it out (None); its
+    areas, in the order it lists them."""
     await PostArea.filter(post_id=post.id).update(published_at=published_at)
-    rows = await PostArea.filter(post_id=post.id).values_list("neighbourhood_id", flat=True)
-    await feed_versions.bump([int(row) for row in rows], now)  # type: ignore[call-overload]
+    rows = (
+        await PostArea.filter(post_id=post.id)
+        .order_by("id")
+        .values_list("neighbourhood_id", flat=True)
+    )
+    area_ids = [int(row) for row in rows]  # type: ignore[call-overload]
+    await feed_versions.bump(area_ids, now)
+    return area_ids
 
 
 # ---- after creation ------------------------------------------------------------------------
